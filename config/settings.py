@@ -1,0 +1,258 @@
+"""Studio settings: one module, driven by environment variables.
+
+Every variable is documented in `.env.example` and the README. Defaults are the
+zero-config local set-up: SQLite and media under `STUDIO_DATA_DIR`, the ORM
+broker and the offline local engine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "django-insecure-studio-development-key-do-not-use-in-production"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of 1/0/true/false/yes/no, not {raw!r}")
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+TESTING = "pytest" in sys.modules or env_bool("STUDIO_TESTING", False)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY if (DEBUG or TESTING) else "")
+if not DEBUG and not TESTING and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or is the development key. With DEBUG off Studio needs its own "
+        "secret: set SECRET_KEY to a long random string (for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set DEBUG=1 "
+        "for local development."
+    )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "studio",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "studio.middleware.CurrentTeamMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "studio.context_processors.studio",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'studio.sqlite3'}")
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60)),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web server and worker write to the same file: wait for the lock instead of
+    # failing, take the write lock up front, and let readers run beside a writer.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
+        "STUDIO_TEST_DATABASE_NAME", "test_studio"
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING or DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Uploads of reference images are checked by content in forms; this only stops a
+# request body from filling memory before the form sees it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 60 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Security. Behind a TLS-terminating proxy set STUDIO_HTTPS=1 (see README).
+HTTPS = env_bool("STUDIO_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("STUDIO_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("STUDIO_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env_bool("STUDIO_BEHIND_PROXY", HTTPS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Studio itself.
+STUDIO_SIGNUP = env_bool("STUDIO_SIGNUP", True)
+STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+STUDIO_SIGNED_URL_MAX_AGE = env_int("STUDIO_SIGNED_URL_MAX_AGE", 6 * 3600, minimum=60)
+STUDIO_MOUNTSEA_URL = env_str("STUDIO_MOUNTSEA_URL", "https://api.mountsea.ai").rstrip("/")
+STUDIO_MOUNTSEA_KEY = env_str("STUDIO_MOUNTSEA_KEY")
+STUDIO_OPENAI_VIDEOS_URL = env_str("STUDIO_OPENAI_VIDEOS_URL").rstrip("/")
+STUDIO_OPENAI_VIDEOS_KEY = env_str("STUDIO_OPENAI_VIDEOS_KEY")
+# How the key is sent to an OpenAI-format gateway: "bearer" (Authorization:
+# Bearer KEY) or "raw" (Authorization: KEY, as the seed gateway documents).
+STUDIO_OPENAI_VIDEOS_AUTH = env_str("STUDIO_OPENAI_VIDEOS_AUTH", "bearer").lower()
+if STUDIO_OPENAI_VIDEOS_AUTH not in {"bearer", "raw"}:
+    raise ImproperlyConfigured("STUDIO_OPENAI_VIDEOS_AUTH must be 'bearer' or 'raw'")
+# Result downloads refuse loopback and private addresses unless allowed (the
+# sandbox gateway runs on 127.0.0.1).
+STUDIO_ALLOW_PRIVATE_URLS = env_bool("STUDIO_ALLOW_PRIVATE_URLS", False)
+STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, minimum=1024)
+# Credits per job, as "provider:model=credits" pairs overriding the built-in table.
+STUDIO_COSTS = env_str("STUDIO_COSTS")
+STUDIO_LOCAL_ENGINE = env_bool("STUDIO_LOCAL_ENGINE", True)
+STUDIO_WORKER_HEARTBEAT_MAX_AGE = env_int("STUDIO_WORKER_HEARTBEAT_MAX_AGE", 120, minimum=5)
+
+# django-q2. The job row, not the broker, is the retry mechanism: a lost or
+# repeated message costs one idempotent sweep, never a double submission.
+BROKER_URL = env_str("STUDIO_BROKER_URL")
+Q_CLUSTER: dict[str, Any] = {
+    "name": "studio",
+    "workers": env_int("STUDIO_WORKERS", 3, minimum=2),
+    "recycle": 500,
+    # A task never runs longer than `timeout`; `retry` is later, so a running
+    # task is never delivered a second time.
+    "timeout": 90,
+    "retry": 120,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 500,
+    "queue_limit": 50,
+    "label": "Task queue",
+    "log_level": "WARNING",
+}
+if BROKER_URL.startswith("redis://") or BROKER_URL.startswith("rediss://"):
+    Q_CLUSTER["redis"] = BROKER_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+if env_bool("STUDIO_Q_SYNC", False):
+    Q_CLUSTER["sync"] = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django-q": {"level": "WARNING"},
+        "django_q": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}

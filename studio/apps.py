@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class StudioConfig(AppConfig):
+    name = "studio"
+    verbose_name = "Studio"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from studio import signals  # noqa: F401

@@ -1,0 +1,419 @@
+"""Studio's data model.
+
+Every object a creator can reach belongs to a team and is addressed in URLs by
+a random UUID (`public_id`), never by its sequential primary key. State changes
+happen in `studio.services`, not here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class Team(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    personal = models.BooleanField(
+        default=False, help_text="Made for one user at sign-up; it can still take members."
+    )
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in (Role.OWNER, Role.EDITOR)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+
+class Project(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=120)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["team", "archived_at", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Prompt(models.Model):
+    """A prompt text; editing an earlier prompt makes a new version linked to it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prompts")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    text = models.TextField()
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="versions"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+def _team_upload_to(kind: str, instance: Any, filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"teams/{instance.team.public_id}/{kind}/{uuid.uuid4().hex}.{ext}"
+
+
+def reference_upload_to(instance: Any, filename: str) -> str:
+    return _team_upload_to("references", instance, filename)
+
+
+def video_upload_to(instance: Any, filename: str) -> str:
+    return _team_upload_to("videos", instance, filename)
+
+
+def mask_upload_to(instance: Any, filename: str) -> str:
+    return _team_upload_to("masks", instance, filename)
+
+
+class ReferenceImage(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="reference_images")
+    file = models.FileField(upload_to=reference_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64, help_text="Of the normalized stored file.")
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveBigIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+    source_video = models.ForeignKey(
+        "Video",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="frames_taken",
+        help_text="Set when the image is a frame taken from a Studio video.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "sha256"], name="reference_unique_team_hash")
+        ]
+        indexes = [models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name or str(self.public_id)
+
+
+class Mode(models.TextChoices):
+    TEXT2VIDEO = "text2video", "Text to video"
+    IMG2VIDEO = "img2video", "Frames to video"
+    INGREDIENTS2VIDEO = "ingredients2video", "Ingredients to video"
+    REMOVAL = "removal", "Object removal"
+    UPSCALE = "upscale", "Upscale"
+    GIF = "gif", "GIF"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Waiting to submit"
+    SUBMITTING = "submitting", "Submitting"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+IN_FLIGHT_STATUSES = frozenset({Status.SUBMITTING, Status.QUEUED, Status.RUNNING})
+
+
+class FailReason(models.TextChoices):
+    UPSTREAM_ERROR = "upstream_error", "The provider reported an error"
+    TIMEOUT = "timeout", "Timed out"
+    CONTENT_FILTERED = "content_filtered", "Blocked by the provider's safety filter"
+    NO_OUTPUT = "no_output", "The provider returned no video"
+    VALIDATION = "validation", "Invalid input"
+    AUTH = "auth", "Provider credentials were refused"
+    QUOTA = "quota", "Provider quota or credits exhausted"
+    EXPIRED = "expired", "The result expired before it was collected"
+    CANCELLED_UPSTREAM = "cancelled_upstream", "Cancelled by the provider"
+    DOWNLOAD = "download", "The result could not be downloaded"
+    ENGINE = "engine", "The local engine failed"
+    OPERATOR = "operator", "Marked failed by a team member"
+
+
+class Job(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=64)
+    mode = models.CharField(max_length=20, choices=Mode.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    prompt = models.ForeignKey(
+        Prompt, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    prompt_text = models.TextField(blank=True, help_text="The prompt as submitted.")
+    params = models.JSONField(
+        default=dict, blank=True, help_text="aspect_ratio, duration_seconds, seed, target, fps…"
+    )
+    source_video = models.ForeignKey(
+        "Video",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="derived_jobs",
+        help_text="The input video of a removal, upscale or GIF job.",
+    )
+    mask = models.ForeignKey(
+        "Mask", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
+    cost_credits = models.PositiveIntegerField(default=0)
+    idempotency_key = models.UUIDField(null=True, blank=True, unique=True)
+
+    upstream_id = models.CharField(max_length=200, blank=True)
+    upstream_status = models.CharField(max_length=60, blank=True)
+    raw_result = models.JSONField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(null=True, blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker next looks at this job."
+    )
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    fail_reason = models.CharField(max_length=24, choices=FailReason.choices, blank=True)
+
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "upstream_id"],
+                condition=~Q(upstream_id=""),
+                name="job_unique_upstream_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in Status]), name="job_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["project", "-created_at"]),
+            models.Index(fields=["status", "next_poll_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.public_id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class InputRole(models.TextChoices):
+    START = "start", "Start frame"
+    END = "end", "End frame"
+    INGREDIENT = "ingredient", "Ingredient"
+
+
+class JobInput(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="inputs")
+    image = models.ForeignKey(ReferenceImage, on_delete=models.PROTECT, related_name="uses")
+    position = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=12, choices=InputRole.choices)
+    sha256 = models.CharField(max_length=64, help_text="The image's hash when submitted.")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="jobinput_unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.position} of {self.job_id}"
+
+
+class JobEvent(models.Model):
+    """One transition of a job: its timeline."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["job", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class VideoKind(models.TextChoices):
+    VIDEO = "video", "Video"
+    GIF = "gif", "GIF"
+
+
+class Video(models.Model):
+    """An output asset in our own storage; `parent` records its lineage."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="videos")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="videos")
+    job = models.OneToOneField(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="video"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    kind = models.CharField(max_length=8, choices=VideoKind.choices, default=VideoKind.VIDEO)
+    file = models.FileField(upload_to=video_upload_to, max_length=255)
+    poster = models.FileField(upload_to=video_upload_to, max_length=255, blank=True)
+    thumbnail = models.FileField(upload_to=video_upload_to, max_length=255, blank=True)
+    content_type = models.CharField(max_length=40, default="video/mp4")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    duration_seconds = models.FloatField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    fps = models.FloatField(default=0)
+    codec = models.CharField(max_length=32, blank=True)
+    has_audio = models.BooleanField(default=False)
+    media_id = models.CharField(
+        max_length=200, blank=True, help_text="The provider's id for editing this video upstream."
+    )
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["project", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.public_id}"
+
+
+class Favourite(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites"
+    )
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "video"], name="favourite_unique_user_video")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ♥ {self.video_id}"
+
+
+class Mask(models.Model):
+    """A removal mask at the video's own size: white = remove, black = keep."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="masks")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="masks")
+    file = models.FileField(upload_to=mask_upload_to, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    frame_seconds = models.FloatField(default=0, help_text="The frame it was painted on.")
+    coverage = models.FloatField(help_text="Share of the frame marked for removal, 0-1.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["video", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Mask {self.public_id} of {self.video_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by the worker's sweep; `/healthz` reports its age."""
+
+    name = models.CharField(max_length=60, unique=True)
+    pid = models.PositiveIntegerField(default=0)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at:%H:%M:%S}"
