@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from studio.models import (
+    Favourite,
+    Job,
+    JobEvent,
+    JobInput,
+    Mask,
+    Membership,
+    Project,
+    Prompt,
+    ReferenceImage,
+    Team,
+    Video,
+    WorkerHeartbeat,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "personal", "member_count", "suspended_at", "created_at"]
+    list_filter = ["personal", ("suspended_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "public_id", "memberships__user__username"]
+    readonly_fields = ["public_id", "created_at"]
+    inlines = [MembershipInline]
+
+    @admin.display(description="Members")
+    def member_count(self, obj: Team) -> int:
+        return obj.memberships.count()
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email", "team__name"]
+    list_select_related = ["user", "team"]
+    autocomplete_fields = ["user", "team"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "created_by", "archived_at", "updated_at"]
+    list_filter = [("archived_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "team__name", "public_id"]
+    list_select_related = ["team", "created_by"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    list_display = ["short_text", "project", "team", "parent", "created_by", "created_at"]
+    search_fields = ["text", "project__name"]
+    list_select_related = ["project", "team", "created_by", "parent"]
+    raw_id_fields = ["parent", "project", "team"]
+
+    @admin.display(description="Text")
+    def short_text(self, obj: Prompt) -> str:
+        return obj.text[:80]
+
+
+@admin.register(ReferenceImage)
+class ReferenceImageAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "team",
+        "content_type",
+        "width",
+        "height",
+        "size_bytes",
+        "created_at",
+    ]
+    list_filter = ["content_type"]
+    search_fields = ["original_name", "sha256", "team__name", "public_id"]
+    list_select_related = ["team"]
+    readonly_fields = ["public_id", "sha256", "created_at"]
+    raw_id_fields = ["team", "source_video"]
+
+
+class JobInputInline(admin.TabularInline):
+    model = JobInput
+    extra = 0
+    raw_id_fields = ["image"]
+
+
+class JobEventInline(admin.TabularInline):
+    model = JobEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "reason", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = [
+        "public_id",
+        "mode",
+        "provider",
+        "model",
+        "status",
+        "team",
+        "project",
+        "cost_credits",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "mode", "provider", "fail_reason"]
+    search_fields = ["public_id", "upstream_id", "prompt_text", "team__name", "project__name"]
+    list_select_related = ["team", "project", "created_by"]
+    date_hierarchy = "created_at"
+    # State changes go through services (the timeline must record them), so the
+    # admin shows jobs but does not edit their state.
+    readonly_fields = [
+        "public_id",
+        "status",
+        "upstream_id",
+        "upstream_status",
+        "raw_result",
+        "progress",
+        "submit_attempts",
+        "poll_attempts",
+        "next_poll_at",
+        "deadline_at",
+        "error_message",
+        "fail_reason",
+        "submitted_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+        "idempotency_key",
+    ]
+    raw_id_fields = ["team", "project", "prompt", "source_video", "mask", "created_by"]
+    inlines = [JobInputInline, JobEventInline]
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(admin.ModelAdmin):
+    list_display = ["job", "from_status", "to_status", "reason", "created_at"]
+    list_filter = ["to_status"]
+    search_fields = ["job__public_id", "reason"]
+    list_select_related = ["job"]
+    raw_id_fields = ["job"]
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = [
+        "public_id",
+        "kind",
+        "team",
+        "project",
+        "width",
+        "height",
+        "duration_seconds",
+        "codec",
+        "size_bytes",
+        "hidden_at",
+        "created_at",
+    ]
+    list_filter = ["kind", "codec", ("hidden_at", admin.EmptyFieldListFilter)]
+    search_fields = ["public_id", "media_id", "team__name", "project__name", "job__prompt_text"]
+    list_select_related = ["team", "project"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["public_id", "sha256", "created_at"]
+    raw_id_fields = ["team", "project", "job", "parent", "created_by"]
+
+
+@admin.register(Mask)
+class MaskAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "video", "team", "width", "height", "coverage", "created_at"]
+    search_fields = ["public_id", "video__public_id", "team__name"]
+    list_select_related = ["video", "team"]
+    raw_id_fields = ["team", "video", "created_by"]
+
+
+@admin.register(Favourite)
+class FavouriteAdmin(admin.ModelAdmin):
+    list_display = ["user", "video", "created_at"]
+    search_fields = ["user__username", "video__public_id"]
+    raw_id_fields = ["user", "video"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "pid", "beat_at"]
