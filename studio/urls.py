@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from studio.views import accounts, health, projects, teams
 
@@ -45,4 +45,6 @@ urlpatterns = [
     path("projects/<uuid:project_id>/rename/", projects.project_rename, name="project_rename"),
     path("projects/<uuid:project_id>/archive/", projects.project_archive, name="project_archive"),
     path("projects/<uuid:project_id>/restore/", projects.project_restore, name="project_restore"),
+    path("", include("studio.urls_creator")),
+    path("", include("studio.urls_masks")),
 ]

@@ -1,0 +1,5 @@
+"""Mask painter and object removal."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
