@@ -1,0 +1,93 @@
+"""One ownership helper per creator object: 404 for outsiders, 403 for viewers on changes.
+
+Each helper finds the object and the user's role in its team in ONE query
+(a FilteredRelation on the user's own membership), because job cards are
+polled every two seconds by every open tab.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, FilteredRelation, Model, Q, QuerySet
+from django.http import Http404
+
+from studio.models import Job, ReferenceImage, Role, Video
+from studio.typing import AuthedRequest
+
+M = TypeVar("M", bound=Model)
+EDIT_ROLES = (Role.OWNER, Role.EDITOR)
+
+
+def for_member(queryset: QuerySet[M], request: AuthedRequest, **lookup: Any) -> M:
+    found = (
+        queryset.annotate(
+            _mine=FilteredRelation(
+                "team__memberships", condition=Q(team__memberships__user=request.user)
+            )
+        )
+        .filter(_mine__isnull=False, **lookup)
+        .annotate(my_role=F("_mine__role"))
+        .first()
+    )
+    if found is None:
+        raise Http404("No such object.")
+    return found
+
+
+def can_edit(obj: Any) -> bool:
+    return getattr(obj, "my_role", None) in EDIT_ROLES
+
+
+def _require_edit(obj: Any) -> None:
+    if not can_edit(obj):
+        raise PermissionDenied("Viewers cannot change anything in this team.")
+
+
+def get_job_for_member(request: AuthedRequest, job_id: UUID, *, edit: bool = False) -> Job:
+    job = for_member(
+        Job.objects.select_related("video", "project"), request, public_id=job_id
+    )
+    if edit:
+        _require_edit(job)
+    return job
+
+
+def get_video_for_member(request: AuthedRequest, video_id: UUID, *, edit: bool = False) -> Video:
+    video = for_member(
+        Video.objects.select_related("job", "project", "team", "created_by"),
+        request,
+        public_id=video_id,
+    )
+    if edit:
+        _require_edit(video)
+        if video.hidden_at is not None:
+            raise PermissionDenied("This video was hidden by the moderators.")
+    return video
+
+
+def get_video_for_viewing(request: AuthedRequest, video_id: UUID) -> Video:
+    """Members see their team's videos; staff see any, for moderation.
+
+    A hidden video's media is withheld from everyone but staff.
+    """
+    if request.user.is_staff:
+        video = Video.objects.select_related("team").filter(public_id=video_id).first()
+        if video is None:
+            raise Http404("No such video.")
+        return video
+    video = for_member(Video.objects.all(), request, public_id=video_id)
+    if video.hidden_at is not None:
+        raise Http404("No such video.")
+    return video
+
+
+def get_reference_for_member(
+    request: AuthedRequest, image_id: UUID, *, edit: bool = False
+) -> ReferenceImage:
+    image = for_member(ReferenceImage.objects.all(), request, public_id=image_id)
+    if edit:
+        _require_edit(image)
+    return image
