@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
-from studio.models import Favourite, Project, Prompt, Report, Video
+from studio.models import Favourite, Job, Project, Prompt, ReferenceImage, Report, Video
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -48,3 +50,42 @@ def remember_prompt(
     if latest is not None:
         return latest
     return Prompt.objects.create(team=project.team, project=project, text=text, created_by=user)
+
+
+def submit_generation(
+    project: Project,
+    user: User,
+    *,
+    provider: str,
+    model: str,
+    mode: str,
+    prompt_text: str,
+    recalled: Prompt | None,
+    params: dict[str, Any],
+    images: Sequence[tuple[ReferenceImage, str]],
+    idempotency_key: UUID,
+) -> Job:
+    """Remember the prompt (as a version of a recalled one) and create the job.
+
+    One transaction: when the job service refuses the request, no prompt row
+    is left behind.
+    """
+    from studio.services.jobs import create_job
+
+    existing = Job.objects.filter(team=project.team, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing  # a re-posted form: do not even touch the prompts
+    with transaction.atomic():
+        prompt = remember_prompt(project, user, prompt_text, recalled)
+        return create_job(
+            project=project,
+            user=user,
+            provider=provider,
+            model=model,
+            mode=mode,
+            prompt_text=prompt_text,
+            prompt=prompt,
+            params=params,
+            images=images,
+            idempotency_key=idempotency_key,
+        )

@@ -57,8 +57,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
         return max(0, size - suffix), size - 1
     first = int(first_s)
     last = int(last_s) if last_s else size - 1
-    if last < first:
-        return None
+    if last_s and last < first:
+        return None  # invalid: ignored, as RFC 9110 says
     if first >= size:
         raise RangeNotSatisfiable
     return first, min(last, size - 1)
