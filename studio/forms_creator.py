@@ -37,7 +37,7 @@ class ReferenceUploadForm(forms.Form):
     file among ten does not cost the creator the other nine.
     """
 
-    files = MultipleImageField(
+    images = MultipleImageField(
         label="Images",
         help_text="JPEG, PNG or WebP, up to 20 MB and 40 megapixels each.",
         required=True,
@@ -49,8 +49,8 @@ class ReferenceUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.accepted: list[UploadedFile] = []
 
-    def clean_files(self) -> list[UploadedFile]:
-        files: list[UploadedFile] = self.cleaned_data["files"]
+    def clean_images(self) -> list[UploadedFile]:
+        files: list[UploadedFile] = self.cleaned_data["images"]
         if len(files) > MAX_FILES_PER_UPLOAD:
             raise ValidationError(
                 f"Upload at most {MAX_FILES_PER_UPLOAD} images at a time "
@@ -59,7 +59,7 @@ class ReferenceUploadForm(forms.Form):
         refused = []
         for upload in files:
             try:
-                check_image_header(upload.file, upload.size)
+                check_image_header(upload, upload.size)
             except ValidationError as exc:
                 refused.append(f"{upload.name}: {exc.messages[0]}")
             else:
@@ -139,9 +139,9 @@ class GalleryFilterForm(forms.Form):
         super().__init__(data)
         from studio.models import Mode
 
-        self.fields["mode"].choices = [("", "Any mode"), *Mode.choices]
-        self.fields["model"].choices = [("", "Any model"), *models]
-        self.fields["creator"].choices = [("", "Anyone"), *((c, c) for c in creators)]
+        _choices(self, "mode").choices = [("", "Any mode"), *Mode.choices]
+        _choices(self, "model").choices = [("", "Any model"), *models]
+        _choices(self, "creator").choices = [("", "Anyone"), *((c, c) for c in creators)]
         if projects is None:
             del self.fields["project"]
         else:
@@ -159,6 +159,12 @@ class GalleryFilterForm(forms.Form):
     def is_filtered(self) -> bool:
         data = self.filters()
         return any(data.get(k) for k in data if k != "after")
+
+
+def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
 
 
 def _uuid(value: str) -> Any:
@@ -198,7 +204,7 @@ def capabilities() -> dict[str, Any]:
     from studio.models import Mode
     from studio.providers import registry
 
-    providers = []
+    providers: list[dict[str, Any]] = []
     for provider in registry.enabled_providers():
         models = []
         for spec in provider.models():
@@ -250,9 +256,7 @@ class ReferenceSlotField(forms.UUIDField):
             return None
         image = ReferenceImage.objects.filter(team_id=self.team_id, public_id=public_id).first()
         if image is None:
-            raise ValidationError(
-                "That image is not in this team's library.", code="foreign_image"
-            )
+            raise ValidationError("That image is not in this team's library.", code="foreign_image")
         return image
 
 
@@ -299,7 +303,13 @@ class GenerateForm(forms.Form):
         max_value=2**31 - 1,
         help_text="Optional: the same seed and inputs give a similar result.",
     )
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    idempotency_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is out of date: submit it again.",
+            "invalid": "This form is out of date: submit it again.",
+        },
+    )
 
     def __init__(self, project: Any, *args: Any, caps: dict[str, Any] | None = None, **kwargs: Any):
         import uuid
@@ -310,16 +320,18 @@ class GenerateForm(forms.Form):
         self.project = project
         self.caps = caps if caps is not None else capabilities()
         models = [m for p in self.caps["providers"] for m in p["models"]]
-        self.fields["mode"].choices = [(m["value"], m["label"]) for m in self.caps["modes"]]
-        self.fields["provider"].choices = [(p["name"], p["label"]) for p in self.caps["providers"]]
-        self.fields["model"].choices = [
+        _choices(self, "mode").choices = [(m["value"], m["label"]) for m in self.caps["modes"]]
+        _choices(self, "provider").choices = [
+            (p["name"], p["label"]) for p in self.caps["providers"]
+        ]
+        _choices(self, "model").choices = [
             (p["label"], [(m["name"], m["label"]) for m in p["models"]])
             for p in self.caps["providers"]
         ]
         ratios = sorted({r for m in models for r in m["aspect_ratios"]}, key=_ratio_order)
-        self.fields["aspect_ratio"].choices = [(r, ASPECT_LABELS.get(r, r)) for r in ratios]
+        _choices(self, "aspect_ratio").choices = [(r, ASPECT_LABELS.get(r, r)) for r in ratios]
         durations = sorted({d for m in models for d in m["durations"]})
-        self.fields["duration_seconds"].choices = [
+        _choices(self, "duration_seconds").choices = [
             ("", "Model default"),
             *((str(d), f"{d} seconds") for d in durations),
         ]
@@ -378,7 +390,8 @@ class GenerateForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         from studio.services.jobs import validate_job_request
 
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         mode = data.get("mode")
         images: list[tuple[Any, str]] = []
         for name, (slot_mode, role) in IMAGE_SLOTS.items():

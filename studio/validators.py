@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from PIL import Image, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -30,7 +31,7 @@ def _human_bytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB"
 
 
-def check_image_header(stream: IO[bytes], size: int | None = None) -> ImageHeader:
+def check_image_header(stream: IO[bytes] | File, size: int | None = None) -> ImageHeader:
     """Check an uploaded image by content; the stream is left at position 0.
 
     Raises ValidationError with a sentence a creator can act on.

@@ -79,12 +79,12 @@ class GalleryPage:
     next_cursor: UUID | None = None
 
 
+def _is_favourite(user: User) -> Exists:
+    return Exists(Favourite.objects.filter(user=user, video_id=OuterRef("video__id")))
+
+
 def with_favourite(queryset: QuerySet[Job], user: User) -> QuerySet[Job]:
-    return queryset.annotate(
-        is_favourite=Exists(
-            Favourite.objects.filter(user=user, video_id=OuterRef("video__id"))
-        )
-    )
+    return queryset.annotate(is_favourite=_is_favourite(user))
 
 
 def gallery_jobs(
@@ -117,9 +117,9 @@ def gallery_jobs(
         jobs = jobs.filter(created_at__date__lte=query.date_to)
     if query.q:
         jobs = jobs.filter(prompt_text__icontains=query.q)
-    jobs = with_favourite(jobs, user)
     if query.favourites:
-        jobs = jobs.filter(is_favourite=True)
+        jobs = jobs.filter(_is_favourite(user))
+    jobs = with_favourite(jobs, user)
     return jobs.select_related("video", "project", "created_by").order_by("-created_at", "-id")
 
 

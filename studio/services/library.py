@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps
@@ -132,7 +133,7 @@ def _store_encoded(
     return StoreResult(image, created=True)
 
 
-def store_upload(team: Team, user: User | None, stream: IO[bytes], name: str) -> StoreResult:
+def store_upload(team: Team, user: User | None, stream: IO[bytes] | File, name: str) -> StoreResult:
     """Check, normalize and store one uploaded image.
 
     Raises ValidationError when the file is not an acceptable image.
@@ -180,15 +181,17 @@ def last_frame_seconds(video: Video) -> float:
 
 def delete_reference(image: ReferenceImage) -> None:
     if image.uses.exists():
-        raise LibraryError(
-            "This image is an input of a job, so it stays for the job's record."
-        )
-    storage, name = image.file.storage, image.file.name
+        raise LibraryError("This image is an input of a job, so it stays for the job's record.")
+    storage, name = image.file.storage, image.file.name or ""
     image.delete()
-    transaction.on_commit(lambda: storage.delete(name) if name else None)
     if name:
         thumb = thumbnail_name(name)
-        transaction.on_commit(lambda: storage.delete(thumb))
+
+        def remove_files() -> None:
+            storage.delete(name)
+            storage.delete(thumb)
+
+        transaction.on_commit(remove_files)
 
 
 def thumbnail_name(file_name: str) -> str:
@@ -199,7 +202,7 @@ def thumbnail_name(file_name: str) -> str:
 def ensure_thumbnail(image: ReferenceImage) -> str:
     """The storage name of a small JPEG preview, made on first use."""
     storage = image.file.storage
-    name = thumbnail_name(image.file.name)
+    name = thumbnail_name(image.file.name or "")
     if storage.exists(name):
         return name
     with image.file.open("rb") as fh, Image.open(fh) as opened:

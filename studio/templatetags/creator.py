@@ -7,8 +7,8 @@ projects module: the page stays one template, the panel one partial.
 
 from __future__ import annotations
 
-from typing import Any
 import uuid
+from typing import Any
 
 from django import template
 
@@ -29,6 +29,14 @@ PANEL_VIDEOS = 8
 def model_label(job: Job) -> str:
     spec = registry.model_spec(job.provider, job.model)
     return spec.label if spec else job.model
+
+
+@register.filter
+def provider_label(job: Job) -> str:
+    try:
+        return registry.provider_class(job.provider).label
+    except (KeyError, ImportError):
+        return job.provider
 
 
 @register.simple_tag

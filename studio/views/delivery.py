@@ -1,4 +1,4 @@
-"""Serving stored files to members (helpers for `studio.views.media`): byte ranges, validators and bounded memory.
+"""Serving stored files to members: byte ranges, validators and bounded memory.
 
 Browsers seek in a video with `Range` requests and revalidate posters with
 `If-None-Match`; both must work or seeking breaks (Safari refuses to play a
@@ -16,6 +16,7 @@ from typing import IO
 
 from django.core.files.storage import Storage
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 
 BLOCK_SIZE = 64 * 1024
@@ -97,7 +98,7 @@ def _if_range_matches(request: HttpRequest, etag: str, last_modified: datetime) 
     return date is not None and int(last_modified.timestamp()) == date
 
 
-def serve(request: HttpRequest, stored: StoredFile, *, max_age: int = 3600) -> HttpResponse:
+def serve(request: HttpRequest, stored: StoredFile, *, max_age: int = 3600) -> HttpResponseBase:
     validators = {
         "ETag": quote_etag(stored.etag),
         "Last-Modified": http_date(stored.last_modified.timestamp()),
@@ -105,22 +106,22 @@ def serve(request: HttpRequest, stored: StoredFile, *, max_age: int = 3600) -> H
         "Accept-Ranges": "bytes",
     }
     if _not_modified(request, stored.etag, stored.last_modified):
-        response = HttpResponse(status=304)
+        not_modified = HttpResponse(status=304)
         for key, value in validators.items():
-            response[key] = value
-        return response
+            not_modified[key] = value
+        return not_modified
 
     size = stored.storage.size(stored.name)
     byte_range = None
-    if request.method == "GET" and "Range" in request.headers:
-        if _if_range_matches(request, stored.etag, stored.last_modified):
-            try:
-                byte_range = parse_range(request.headers["Range"], size)
-            except RangeNotSatisfiable:
-                response = HttpResponse(status=416)
-                response["Content-Range"] = f"bytes */{size}"
-                response["Accept-Ranges"] = "bytes"
-                return response
+    wants_range = request.method == "GET" and "Range" in request.headers
+    if wants_range and _if_range_matches(request, stored.etag, stored.last_modified):
+        try:
+            byte_range = parse_range(request.headers["Range"], size)
+        except RangeNotSatisfiable:
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            refused["Accept-Ranges"] = "bytes"
+            return refused
 
     headers = dict(validators)
     headers["X-Content-Type-Options"] = "nosniff"
@@ -135,7 +136,7 @@ def serve(request: HttpRequest, stored: StoredFile, *, max_age: int = 3600) -> H
     headers["Content-Length"] = str(last - first + 1)
     status = 206 if byte_range is not None else 200
 
-    response: HttpResponse | StreamingHttpResponse | FileResponse
+    response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(status=status, content_type=stored.content_type)
     elif byte_range is None:

@@ -21,7 +21,6 @@ from studio.typing import AuthedRequest
 from studio.views.access import get_project_for_member
 from studio.views.jobs import card_context
 
-
 SLOT_OPTIONS = 100
 
 
@@ -77,7 +76,9 @@ def slot_images(form: GenerateForm) -> list[ReferenceImage]:
     team_images = ReferenceImage.objects.filter(team_id=form.project.team_id)
     images = list(team_images.order_by("-created_at", "-id")[:SLOT_OPTIONS])
     shown = {image.public_id for image in images}
-    chosen = {_uuid(str(form[name].value())) for name in IMAGE_SLOTS} - {None} - shown
+    chosen = {
+        found for name in IMAGE_SLOTS if (found := _uuid(str(form[name].value()))) is not None
+    } - shown
     if chosen:
         images += list(team_images.filter(public_id__in=chosen))
     return images
@@ -91,7 +92,6 @@ def generate_context(form: GenerateForm) -> dict[str, Any]:
         "estimate": spec["cost"] if spec else None,
         "selected_spec": spec,
     }
-
 
 
 def _keep_choices(form: GenerateForm, project: Project) -> GenerateForm:

@@ -44,10 +44,12 @@ def library_page(request: AuthedRequest) -> HttpResponse:
         for upload in form.accepted:
             try:
                 results.append(
-                    library.store_upload(membership.team, request.user, upload.file, upload.name)
+                    library.store_upload(
+                        membership.team, request.user, upload, upload.name or "image"
+                    )
                 )
             except ValidationError as exc:
-                form.add_error("files", f"{upload.name}: {exc.messages[0]}")
+                form.add_error("images", f"{upload.name}: {exc.messages[0]}")
         if not request.htmx and not form.errors:
             for result in results:
                 messages.success(request, result.message)

@@ -7,7 +7,7 @@ polled every two seconds by every open tab.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
@@ -17,11 +17,10 @@ from django.http import Http404
 from studio.models import Job, ReferenceImage, Role, Video
 from studio.typing import AuthedRequest
 
-M = TypeVar("M", bound=Model)
 EDIT_ROLES = (Role.OWNER, Role.EDITOR)
 
 
-def for_member(queryset: QuerySet[M], request: AuthedRequest, **lookup: Any) -> M:
+def for_member[M: Model](queryset: QuerySet[M], request: AuthedRequest, **lookup: Any) -> M:
     found = (
         queryset.annotate(
             _mine=FilteredRelation(
@@ -47,9 +46,7 @@ def _require_edit(obj: Any) -> None:
 
 
 def get_job_for_member(request: AuthedRequest, job_id: UUID, *, edit: bool = False) -> Job:
-    job = for_member(
-        Job.objects.select_related("video", "project"), request, public_id=job_id
-    )
+    job = for_member(Job.objects.select_related("video", "project"), request, public_id=job_id)
     if edit:
         _require_edit(job)
     return job

@@ -12,7 +12,8 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db.models.fields.files import FieldFile
-from django.http import Http404, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 
 from studio.models import Mask
@@ -39,7 +40,7 @@ def _guess_type(name: str) -> str:
 def _stored(
     field: FieldFile, content_type: str | None, created_at: datetime, download_name: str = ""
 ) -> StoredFile:
-    if not field:
+    if not field or not field.name:
         raise Http404("No such file.")
     return StoredFile(
         storage=field.storage,
@@ -52,11 +53,11 @@ def _stored(
 
 
 @require_safe
-def video_file(request: AuthedRequest, video_id: UUID) -> HttpResponse:
+def video_file(request: AuthedRequest, video_id: UUID) -> HttpResponseBase:
     video = get_video_for_viewing(request, video_id)
     download = ""
     if request.GET.get("download") == "1":
-        ext = "gif" if video.kind == "gif" else video.file.name.rsplit(".", 1)[-1]
+        ext = "gif" if video.kind == "gif" else "mp4"
         download = f"studio-{video.public_id.hex[:8]}.{ext}"
     return serve(
         request, _stored(video.file, video.content_type, video.created_at, download), max_age=DAY
@@ -64,26 +65,26 @@ def video_file(request: AuthedRequest, video_id: UUID) -> HttpResponse:
 
 
 @require_safe
-def video_poster(request: AuthedRequest, video_id: UUID) -> HttpResponse:
+def video_poster(request: AuthedRequest, video_id: UUID) -> HttpResponseBase:
     video = get_video_for_viewing(request, video_id)
     return serve(request, _stored(video.poster, None, video.created_at), max_age=DAY)
 
 
 @require_safe
-def video_thumbnail(request: AuthedRequest, video_id: UUID) -> HttpResponse:
+def video_thumbnail(request: AuthedRequest, video_id: UUID) -> HttpResponseBase:
     video = get_video_for_viewing(request, video_id)
     field = video.thumbnail or video.poster
     return serve(request, _stored(field, None, video.created_at), max_age=DAY)
 
 
 @require_safe
-def reference_file(request: AuthedRequest, image_id: UUID) -> HttpResponse:
+def reference_file(request: AuthedRequest, image_id: UUID) -> HttpResponseBase:
     image = get_reference_for_member(request, image_id)
     return serve(request, _stored(image.file, image.content_type, image.created_at), max_age=DAY)
 
 
 @require_safe
-def reference_thumbnail(request: AuthedRequest, image_id: UUID) -> HttpResponse:
+def reference_thumbnail(request: AuthedRequest, image_id: UUID) -> HttpResponseBase:
     image = get_reference_for_member(request, image_id)
     name = library.ensure_thumbnail(image)
     stored = StoredFile(
@@ -97,6 +98,6 @@ def reference_thumbnail(request: AuthedRequest, image_id: UUID) -> HttpResponse:
 
 
 @require_safe
-def mask_file(request: AuthedRequest, mask_id: UUID) -> HttpResponse:
+def mask_file(request: AuthedRequest, mask_id: UUID) -> HttpResponseBase:
     mask = for_member(Mask.objects.all(), request, public_id=mask_id)
     return serve(request, _stored(mask.file, None, mask.created_at), max_age=DAY)

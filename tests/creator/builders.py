@@ -6,6 +6,7 @@ import io
 import itertools
 import struct
 import subprocess
+import tempfile
 import zlib
 from functools import cache
 from pathlib import Path
@@ -24,14 +25,20 @@ _counter = itertools.count(1)
 
 
 def image_bytes(
-    fmt: str = "PNG", size: tuple[int, int] = (64, 48), color: Any = (200, 80, 40), mode: str = "RGB", **save: Any
+    fmt: str = "PNG",
+    size: tuple[int, int] = (64, 48),
+    color: Any = (200, 80, 40),
+    mode: str = "RGB",
+    **save: Any,
 ) -> bytes:
     out = io.BytesIO()
     Image.new(mode, size, color).save(out, format=fmt, **save)
     return out.getvalue()
 
 
-def upload(name: str = "photo.png", data: bytes | None = None, content_type: str = "image/png") -> SimpleUploadedFile:
+def upload(
+    name: str = "photo.png", data: bytes | None = None, content_type: str = "image/png"
+) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data if data is not None else image_bytes(), content_type)
 
 
@@ -39,7 +46,9 @@ def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims a huge size, with almost no data: a decompression bomb."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -50,16 +59,33 @@ def png_header_only(width: int, height: int) -> bytes:
 def mp4_bytes(seconds: float = 1.0, size: str = "160x90", fps: int = 24) -> bytes:
     """A real H.264 clip from the bundled static ffmpeg (a moving test pattern)."""
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    result = subprocess.run(
-        [
-            ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
-            "-t", str(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
-            "-movflags", "+faststart", "-f", "mp4", "pipe:1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return result.stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "clip.mp4"
+        subprocess.run(
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={size}:rate={fps}",
+                "-t",
+                str(seconds),
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-movflags",
+                "+faststart",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return out.read_bytes()
 
 
 def make_job(
@@ -122,8 +148,12 @@ def make_video(
     ext = "gif" if kind == VideoKind.GIF else "mp4"
     video.file.save(f"{job.public_id}.{ext}", ContentFile(data), save=False)
     if poster:
-        video.poster.save(f"{job.public_id}-poster.jpg", ContentFile(image_bytes("JPEG")), save=False)
-        video.thumbnail.save(f"{job.public_id}-thumb.jpg", ContentFile(image_bytes("JPEG")), save=False)
+        video.poster.save(
+            f"{job.public_id}-poster.jpg", ContentFile(image_bytes("JPEG")), save=False
+        )
+        video.thumbnail.save(
+            f"{job.public_id}-thumb.jpg", ContentFile(image_bytes("JPEG")), save=False
+        )
     video.save()
     return video
 
@@ -131,7 +161,8 @@ def make_video(
 def make_output(project: Project, user: User | None = None, **job_fields: Any) -> Video:
     """A succeeded job with its video."""
     real = job_fields.pop("real", False)
-    return make_video(make_job(project, user, **job_fields), real=real)
+    video_fields = {k: job_fields.pop(k) for k in ("hidden_at",) if k in job_fields}
+    return make_video(make_job(project, user, **job_fields), real=real, **video_fields)
 
 
 def media_path(video: Video) -> Path:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _post(client, *files):  # type: ignore[no-untyped-def]
-    return client.post("/library/", {"files": list(files)})
+    return client.post("/library/", {"images": list(files)})
 
 
 def _stored_image(ref: ReferenceImage) -> Image.Image:
@@ -42,7 +42,7 @@ def test_the_same_picture_twice_is_recognised_as_already_in_the_library(cast: Ca
     client = member_client(cast.team, cast.editor)
     data = image_bytes("PNG", color=(1, 2, 3))
     _post(client, upload("first.png", data))
-    response = client.post("/library/", {"files": [upload("again.png", data)]}, follow=True)
+    response = client.post("/library/", {"images": [upload("again.png", data)]}, follow=True)
     assert cast.team.reference_images.count() == 1
     assert "first.png is already in your library." in response.content.decode()
 
@@ -200,7 +200,7 @@ def test_members_see_image_and_thumbnail(cast: Cast) -> None:
 
 def test_htmx_upload_returns_the_library_fragment(cast: Cast) -> None:
     client = member_client(cast.team, cast.editor)
-    response = client.post("/library/", {"files": [upload("a.png")]}, HTTP_HX_REQUEST="true")
+    response = client.post("/library/", {"images": [upload("a.png")]}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="library-body"')

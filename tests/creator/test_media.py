@@ -65,9 +65,7 @@ def test_open_ended_and_suffix_ranges(cast: Cast, video: Any) -> None:
 
 def test_a_range_past_the_end_is_416(cast: Cast, video: Any) -> None:
     client = member_client(cast.team, cast.viewer)
-    response = client.get(
-        f"/files/videos/{video.public_id}/file", HTTP_RANGE=f"bytes={len(BODY)}-"
-    )
+    response = client.get(f"/files/videos/{video.public_id}/file", HTTP_RANGE=f"bytes={len(BODY)}-")
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{len(BODY)}"
 
@@ -138,9 +136,7 @@ def test_outsider_and_wrong_method_are_refused(cast: Cast, video: Any) -> None:
     assert member.post(f"/files/videos/{video.public_id}/file").status_code == 405
 
 
-def test_hidden_videos_are_withheld_from_members_but_not_from_staff(
-    cast: Cast, video: Any
-) -> None:
+def test_hidden_videos_are_withheld_from_members_but_not_from_staff(cast: Cast, video: Any) -> None:
     video.hidden_at = timezone.now()
     video.save()
     member = member_client(cast.team, cast.owner)
