@@ -136,7 +136,7 @@ def gallery_page(jobs: QuerySet[Job], after: UUID | None, size: int = PAGE_SIZE)
     return page
 
 
-def project_queue(project: Project, limit: int = 8) -> list[Job]:
+def project_queue(project: Project, limit: int = 3) -> list[Job]:
     """The project's jobs that are still moving, then the latest finished ones."""
     base = project.jobs.select_related("video").order_by("-created_at", "-id")
     active = list(base.exclude(status__in=[Status.SUCCEEDED, Status.FAILED, Status.CANCELLED]))

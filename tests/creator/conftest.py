@@ -23,3 +23,7 @@ def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     from studio.services import jobs
 
     monkeypatch.setattr(jobs, "enqueue_job", lambda *args, **kwargs: None)
+
+
+# The browser tests of single screens sign in the same way as the journey.
+from tests.browser.conftest import signed_in_page  # noqa: E402, F401
