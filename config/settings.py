@@ -212,6 +212,9 @@ if STUDIO_OPENAI_VIDEOS_AUTH not in {"bearer", "raw"}:
 # Result downloads refuse loopback and private addresses unless allowed (the
 # sandbox gateway runs on 127.0.0.1).
 STUDIO_ALLOW_PRIVATE_URLS = env_bool("STUDIO_ALLOW_PRIVATE_URLS", False)
+# Seconds to wait for a gateway's JSON answer (a create whose answer does not
+# come in time has an unknown outcome and goes to needs_attention).
+STUDIO_HTTP_READ_TIMEOUT = env_int("STUDIO_HTTP_READ_TIMEOUT", 30, minimum=1)
 STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, minimum=1024)
 # Credits per job, as "provider:model=credits" pairs overriding the built-in table.
 STUDIO_COSTS = env_str("STUDIO_COSTS")

@@ -37,6 +37,16 @@ API_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 # A read timeout here is the gap between two chunks, not the whole transfer.
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
 MAX_REDIRECTS = 3
+
+
+def api_timeout() -> httpx.Timeout:
+    """API_TIMEOUT with the read limit from STUDIO_HTTP_READ_TIMEOUT, when set."""
+    read = getattr(settings, "STUDIO_HTTP_READ_TIMEOUT", None)
+    if not read:
+        return API_TIMEOUT
+    return httpx.Timeout(connect=10.0, read=float(read), write=30.0, pool=10.0)
+
+
 USER_AGENT = "Studio/0.1 (+self-hosted)"
 
 _REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -58,7 +68,7 @@ def build_client(
     return httpx.Client(
         base_url=base_url,
         headers=merged,
-        timeout=timeout or API_TIMEOUT,
+        timeout=timeout or api_timeout(),
         transport=transport,
         follow_redirects=False,
         # Studio never wants a proxy picked up from the environment for a

@@ -30,9 +30,9 @@ from studio.providers.base import (
     redact,
 )
 from studio.providers.http import (
-    API_TIMEOUT,
     ClientHolder,
     DownloadError,
+    api_timeout,
     build_client,
     create_error,
     create_transport_error,
@@ -141,7 +141,7 @@ class OpenAIVideosProvider(Provider):
         self._download_timeout = download_timeout
         self._holder = ClientHolder(
             lambda: build_client(
-                base_url=self.base_url, timeout=timeout or API_TIMEOUT, transport=transport
+                base_url=self.base_url, timeout=timeout or api_timeout(), transport=transport
             )
         )
 
