@@ -130,6 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server and worker write to the same file: wait for the lock instead of
     # failing, take the write lock up front, and let readers run beside a writer.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, for the test database too: the kill tests run real
+    # worker processes against it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_studio.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
@@ -228,6 +231,10 @@ STUDIO_RENDER_LEASE = env_int("STUDIO_RENDER_LEASE", 900, minimum=1)
 STUDIO_SWEEPER_LEASE = env_int("STUDIO_SWEEPER_LEASE", 15, minimum=2)
 STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 5, minimum=1)
 STUDIO_POLL_THREADS = env_int("STUDIO_POLL_THREADS", 8, minimum=1)
+STUDIO_DOWNLOAD_LEASE = env_int("STUDIO_DOWNLOAD_LEASE", 300, minimum=1)
+# The sweeper task polls for this long, then hands over to a fresh one; short,
+# so a stopping cluster never waits long for it.
+STUDIO_SWEEP_SECONDS = env_int("STUDIO_SWEEP_SECONDS", 5, minimum=1)
 
 # django-q2. The job row, not the broker, is the retry mechanism: a lost or
 # repeated message costs one idempotent sweep, never a double submission.
