@@ -113,9 +113,9 @@ def test_ingredients_are_accepted_with_the_ingredients_model(sandbox, sandbox_mo
 
 
 def test_a_wrong_key_is_a_permanent_auth_error(sandbox, allow_private) -> None:
-    with MountseaProvider(base_url=sandbox.url, api_key="wrong", timeout=TEST_TIMEOUT) as provider:
-        with pytest.raises(ProviderError) as caught:
-            provider.submit(request())
+    provider = MountseaProvider(base_url=sandbox.url, api_key="wrong", timeout=TEST_TIMEOUT)
+    with provider, pytest.raises(ProviderError) as caught:
+        provider.submit(request())
     assert (caught.value.permanent, caught.value.reason, caught.value.status_code) == (
         True,
         "auth",
@@ -227,11 +227,13 @@ def test_a_gateway_that_is_not_listening_did_not_accept_the_job(allow_private) -
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with MountseaProvider(
-        base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=TEST_TIMEOUT
-    ) as provider:
-        with pytest.raises(SubmitNotAccepted, match="nothing was sent"):
-            provider.submit(request())
+    with (
+        MountseaProvider(
+            base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=TEST_TIMEOUT
+        ) as provider,
+        pytest.raises(SubmitNotAccepted, match="nothing was sent"),
+    ):
+        provider.submit(request())
 
 
 # -- poll faults ---------------------------------------------------------------------

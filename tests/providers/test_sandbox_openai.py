@@ -80,11 +80,13 @@ def test_both_forms_of_the_key_are_accepted(sandbox, allow_private) -> None:
 
 
 def test_a_wrong_key_is_a_permanent_auth_error(sandbox, allow_private) -> None:
-    with OpenAIVideosProvider(
-        base_url=sandbox.url, api_key="nope", timeout=TEST_TIMEOUT
-    ) as provider:
-        with pytest.raises(ProviderError) as caught:
-            provider.submit(request())
+    with (
+        OpenAIVideosProvider(
+            base_url=sandbox.url, api_key="nope", timeout=TEST_TIMEOUT
+        ) as provider,
+        pytest.raises(ProviderError) as caught,
+    ):
+        provider.submit(request())
     assert (caught.value.permanent, caught.value.reason) == (True, "auth")
 
 
