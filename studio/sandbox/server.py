@@ -106,6 +106,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_HEAD(self) -> None:
+        # Same routes as GET; `_send` leaves the body out.
+        self._dispatch("GET")
+
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
@@ -122,6 +126,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
         length = self.headers.get("Content-Length")
         if not length:
             return b""
@@ -130,6 +136,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise Reject(413, {"message": "request body too large"})
         return self.rfile.read(size)
+
+    def _read_chunked(self) -> bytes:
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                # Trailers end with an empty line.
+                while self.rfile.readline().strip():
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+            if len(body) > MAX_BODY:
+                self.close_connection = True
+                raise Reject(413, {"message": "request body too large"})
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None

@@ -262,3 +262,32 @@ def test_sample_images_are_served_for_trying_frames_to_video(sandbox, tmp_path: 
         jpg = http.get("/_sandbox/sample.jpg")
     assert (png.headers["content-type"], png.content[:4]) == ("image/png", b"\x89PNG")
     assert (jpg.headers["content-type"], jpg.content[:3]) == ("image/jpeg", b"\xff\xd8\xff")
+
+
+def test_a_chunked_create_body_is_read_whole(sandbox) -> None:
+    import json
+
+    def chunks():
+        data = json.dumps(GENERATE).encode()
+        yield data[:10]
+        yield data[10:]
+
+    with client(sandbox) as http:
+        answer = http.post(
+            "/gemini/video/generate", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        again = http.post("/gemini/video/generate", json=GENERATE)
+    assert (answer.status_code, again.status_code) == (201, 201)
+
+
+def test_head_on_a_result_link_answers_without_a_body(sandbox) -> None:
+    with client(sandbox) as http:
+        task_id = http.post("/gemini/video/generate", json=GENERATE).json()["taskId"]
+        time.sleep(0.2)
+        url = http.get("/gemini/task/result", params={"taskId": task_id}).json()["result"][
+            "videoUrl"
+        ]
+        head = http.head(url)
+    assert head.status_code == 200
+    assert int(head.headers["content-length"]) > 1000
+    assert head.content == b""
