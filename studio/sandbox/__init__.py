@@ -7,6 +7,7 @@ counters at `GET /_sandbox/stats`. In tests, `start_sandbox()` returns a
 `SandboxHandle` serving from a background thread.
 """
 
-from studio.sandbox.server import DEFAULT_KEY, SandboxHandle, make_server, start_sandbox
+from studio.sandbox.runner import SandboxHandle, make_server, start_sandbox
+from studio.sandbox.server import DEFAULT_KEY
 
 __all__ = ["DEFAULT_KEY", "SandboxHandle", "make_server", "start_sandbox"]
