@@ -115,6 +115,7 @@ def start_sandbox(
     )
     # Made before the first request so no poll waits on the encoder.
     sample_mp4("16:9")
+    sample_mp4("9:16")
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.1},

@@ -22,7 +22,7 @@ from studio.sandbox import SandboxHandle, start_sandbox
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "sk-live-SECRET-key-123456"
 # Short timeouts: the sandbox's read_timeout fault sleeps longer than this.
-TEST_TIMEOUT = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+TEST_TIMEOUT = httpx.Timeout(connect=2.0, read=1.0, write=2.0, pool=2.0)
 
 
 def payload(name: str) -> dict[str, Any]:

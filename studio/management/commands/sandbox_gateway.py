@@ -58,6 +58,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{options['port']}: {exc}") from None
         sample_mp4("16:9")
+        sample_mp4("9:16")
         url = server.state.base_url
         self.stdout.write(f"Sandbox gateway on {url} (key {options['key']!r})\n")
         self.stdout.write("Point Studio at it with:\n")
