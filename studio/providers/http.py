@@ -11,17 +11,20 @@ addresses unless `STUDIO_ALLOW_PRIVATE_URLS` is set (the sandbox gateway runs on
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import certifi
 import httpx
 from django.conf import settings
 
@@ -55,6 +58,13 @@ _CHUNK = 256 * 1024
 Resolver = Callable[[str, int], list[str]]
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one reads the CA bundle
+    (about 0.1 s), and the worker makes a provider, so a client, per task."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def build_client(
     *,
     base_url: str = "",
@@ -71,6 +81,7 @@ def build_client(
         timeout=timeout or api_timeout(),
         transport=transport,
         follow_redirects=False,
+        verify=tls_context(),
         # Studio never wants a proxy picked up from the environment for a
         # loopback sandbox, and gateways are configured explicitly.
         trust_env=False,

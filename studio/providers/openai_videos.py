@@ -111,6 +111,14 @@ def _video_url(payload: dict[str, Any]) -> str:
     return ""
 
 
+def _failure_reason(body: dict[str, Any], message: str) -> str:
+    error = body.get("error")
+    code = str(error.get("code") or "") if isinstance(error, dict) else ""
+    if code.lower() in ("timeout", "deadline_exceeded") or "timed out" in message.lower():
+        return "timeout"
+    return failure_reason(message)
+
+
 class OpenAIVideosProvider(Provider):
     name = "openai"
     label = "OpenAI-format gateway (Veo)"
@@ -295,7 +303,7 @@ class OpenAIVideosProvider(Provider):
                 progress=progress,
                 error_message=message
                 or ("the video expired upstream" if expired else "the gateway reported a failure"),
-                fail_reason="expired" if expired else failure_reason(message),
+                fail_reason="expired" if expired else _failure_reason(body, message),
             )
         if state == "cancelled":
             return PollResult(
