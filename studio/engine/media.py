@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 MAX_IMAGE_PIXELS = 40_000_000
 MIN_IMAGE_SIDE = 16
 # Pillow sniffs the content, not the name; anything else is refused unread.
-# MPO is how Pillow sees many phone JPEGs.
-IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP")
+# (Phone JPEGs that Pillow reads as MPO come through the JPEG opener.)
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 
 # Demuxers that turn a single picture into a one-frame "video".
 _IMAGE_DEMUXERS = ("image2", "_pipe")
