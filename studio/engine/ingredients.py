@@ -14,9 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
+from studio.engine.arrays import Array
 from studio.engine.design import (
     Aurora,
     Caption,
@@ -54,7 +54,7 @@ def _dominant_colour(image: Image.Image) -> tuple[float, float, float]:
     return float(tinted[0]), float(tinted[1]), float(tinted[2])
 
 
-def _card(picture: Image.Image, width: int, height: int) -> NDArray[np.uint8]:
+def _card(picture: Image.Image, width: int, height: int) -> Array:
     """A premultiplied RGBA card: the picture with rounded corners over a soft shadow."""
     margin = max(8, height // 10)
     radius = max(6, min(width, height) // 14)
@@ -115,9 +115,7 @@ def _card_size(picture: Image.Image, max_w: float, max_h: float) -> tuple[int, i
     return int(card_w) // 2 * 2, int(card_w / aspect) // 2 * 2
 
 
-def _composite_card(
-    frame: NDArray[np.uint8], card: NDArray[np.uint8], matrix: NDArray[np.float64], fade: float
-) -> None:
+def _composite_card(frame: Array, card: Array, matrix: Array, fade: float) -> None:
     """Warp the premultiplied card by `matrix` and lay it over `frame` in place."""
     height, width = frame.shape[:2]
     card_h, card_w = card.shape[:2]
@@ -134,7 +132,7 @@ def _composite_card(
     local[1, 2] -= top
     warped = cv2.warpAffine(card, local, (right - left, bottom - top), flags=cv2.INTER_LINEAR)
     if fade < 1:
-        warped = cv2.multiply(warped, (fade, fade, fade, fade))
+        warped = cv2.convertScaleAbs(warped, alpha=fade)
     colour = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
     keep = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(warped, 3)), cv2.COLOR_GRAY2RGB)
     window = frame[top:bottom, left:right]
@@ -227,8 +225,8 @@ def ingredients2video(
 
 
 def _draw_card(
-    frame: NDArray[np.uint8],
-    card: NDArray[np.uint8],
+    frame: Array,
+    card: Array,
     motion: CardMotion,
     seconds: float,
     push: float,

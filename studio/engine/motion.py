@@ -20,8 +20,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
+from studio.engine.arrays import Array
 from studio.engine.design import keyed_rng, words_of
 from studio.engine.errors import EngineError
 from studio.engine.media import cover_fit, open_image
@@ -41,7 +41,7 @@ from studio.engine.output import (
 ZOOM = 1.2
 FLOW_SCALE = 4
 
-Flow = NDArray[np.float32]
+Flow = Array  # (h, w, 2) float32 displacements in pixels
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _camera_matrix(shot: Shot, source_w: int, source_h: int, width: int) -> NDArray[np.float64]:
+def _camera_matrix(shot: Shot, source_w: int, source_h: int, width: int) -> Array:
     """An output-to-source affine map for `warpAffine(..., WARP_INVERSE_MAP)`."""
     view_w, view_h = source_w / shot.zoom, source_h / shot.zoom
     centre_x = min(max(shot.x * source_w, view_w / 2), source_w - view_w / 2)
@@ -100,8 +100,8 @@ def _camera_matrix(shot: Shot, source_w: int, source_h: int, width: int) -> NDAr
 
 
 def _camera_frame(
-    picture: NDArray[np.uint8], move: tuple[Shot, Shot], t: float, width: int, height: int
-) -> NDArray[np.uint8]:
+    picture: Array, move: tuple[Shot, Shot], t: float, width: int, height: int
+) -> Array:
     start, end = move
     s = ease(t)
     shot = Shot(
@@ -111,7 +111,7 @@ def _camera_frame(
     )
     source_h, source_w = picture.shape[:2]
     matrix = _camera_matrix(shot, source_w, source_h, width)
-    frame: NDArray[np.uint8] = cv2.warpAffine(
+    frame: Array = cv2.warpAffine(
         picture,
         matrix,
         (width, height),
@@ -121,18 +121,18 @@ def _camera_frame(
     return frame
 
 
-def _grey_small(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+def _grey_small(image: Array) -> Array:
     height, width = image.shape[:2]
     small = cv2.resize(
         image, (width // FLOW_SCALE, height // FLOW_SCALE), interpolation=cv2.INTER_AREA
     )
-    grey: NDArray[np.uint8] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    grey: Array = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     return grey
 
 
-def _global_affine(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.float64]:
+def _global_affine(a: Array, b: Array) -> Array:
     """A similarity transform taking points of `a` to `b`, identity if unsure."""
-    orb = cv2.ORB_create(nfeatures=1500, fastThreshold=10)
+    orb = cv2.ORB.create(nfeatures=1500, fastThreshold=10)
     keys_a, desc_a = orb.detectAndCompute(a, None)
     keys_b, desc_b = orb.detectAndCompute(b, None)
     identity = np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float64)
@@ -141,8 +141,8 @@ def _global_affine(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.flo
     matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(desc_a, desc_b)
     if len(matches) < 12:
         return identity
-    points_a = np.float32([keys_a[m.queryIdx].pt for m in matches])
-    points_b = np.float32([keys_b[m.trainIdx].pt for m in matches])
+    points_a = np.array([keys_a[m.queryIdx].pt for m in matches], dtype=np.float32)
+    points_b = np.array([keys_b[m.trainIdx].pt for m in matches], dtype=np.float32)
     matrix, inliers = cv2.estimateAffinePartial2D(
         points_a, points_b, method=cv2.RANSAC, ransacReprojThreshold=2.0
     )
@@ -151,7 +151,7 @@ def _global_affine(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.flo
     return np.asarray(matrix, dtype=np.float64)
 
 
-def _flow(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> Flow:
+def _flow(a: Array, b: Array) -> Flow:
     """Dense flow from `a` to `b` (same size, grey): a(x) ~ b(x + flow(x)).
 
     The global move is removed first; dense flow then only has to find the
@@ -163,8 +163,9 @@ def _flow(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> Flow:
     b_aligned = cv2.warpAffine(
         b, affine, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     )
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    residual = dis.calc(a, b_aligned, None)
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    # No initial flow: valid for OpenCV, not for its stubs.
+    residual = dis.calc(a, b_aligned, None)  # type: ignore[call-overload]
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     px, py = xs + residual[..., 0], ys + residual[..., 1]
     tx = affine[0, 0] * px + affine[0, 1] * py + affine[0, 2]
@@ -181,7 +182,7 @@ class FlowTransition:
     and the frame is (1 - t) I0(x + F_t0) + t I1(x + F_t1).
     """
 
-    def __init__(self, start: NDArray[np.uint8], end: NDArray[np.uint8]) -> None:
+    def __init__(self, start: Array, end: Array) -> None:
         height, width = start.shape[:2]
         self.size = (width, height)
         small_a, small_b = _grey_small(start), _grey_small(end)
@@ -204,24 +205,25 @@ class FlowTransition:
         self._start = self._padded(start)
         self._end = self._padded(end)
 
-    def _padded(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    def _padded(self, image: Array) -> Array:
         p = self._pad
         rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
-        padded: NDArray[np.uint8] = cv2.copyMakeBorder(rgba, p, p, p, p, cv2.BORDER_REPLICATE)
+        padded: Array = cv2.copyMakeBorder(rgba, p, p, p, p, cv2.BORDER_REPLICATE)
         return padded
 
-    def _warp(self, image: NDArray[np.uint8], small_map: Flow) -> NDArray[np.uint8]:
+    def _warp(self, image: Array, small_map: Flow) -> Array:
         full = cv2.resize(small_map + self._pad, self.size, interpolation=cv2.INTER_LINEAR)
-        warped: NDArray[np.uint8] = cv2.remap(image, full, None, cv2.INTER_LINEAR)
+        # One (h, w, 2) map and no second map: valid for OpenCV, not for its stubs.
+        warped: Array = cv2.remap(image, full, None, cv2.INTER_LINEAR)  # type: ignore[call-overload]
         return warped
 
-    def _seen(self, small_map: Flow) -> NDArray[np.bool_]:
+    def _seen(self, small_map: Flow) -> Array:
         width, height = self.size
         x, y = small_map[..., 0], small_map[..., 1]
-        inside: NDArray[np.bool_] = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+        inside: Array = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
         return inside
 
-    def frame(self, t: float) -> NDArray[np.uint8]:
+    def frame(self, t: float) -> Array:
         """RGBA frame at moment t in 0..1."""
         p = self._pad
         if t <= 0 or t >= 1:
@@ -239,13 +241,13 @@ class FlowTransition:
         total = w0 + w1
         share = np.where(total > 0, w1 / np.maximum(total, 1e-6), t)
         if np.abs(share - t).max() < 1e-3:
-            blended: NDArray[np.uint8] = cv2.addWeighted(warped0, 1 - t, warped1, t, 0)
+            blended: Array = cv2.addWeighted(warped0, 1 - t, warped1, t, 0)
             return blended
         small = np.round(share * 255).astype(np.uint8)
         alpha = cv2.cvtColor(cv2.resize(small, self.size), cv2.COLOR_GRAY2RGBA)
         part0 = cv2.multiply(warped0, cv2.bitwise_not(alpha), scale=1 / 255)
         part1 = cv2.multiply(warped1, alpha, scale=1 / 255)
-        mixed: NDArray[np.uint8] = cv2.add(part0, part1)
+        mixed: Array = cv2.add(part0, part1)
         return mixed
 
 
@@ -269,7 +271,7 @@ def img2video(
         picture = cover_fit(pictures[0], round(width * ZOOM), round(height * ZOOM))
         move = camera_move_for(prompt)
 
-        def draw(t: float) -> NDArray[np.uint8]:
+        def draw(t: float) -> Array:
             return _camera_frame(picture, move, t, width, height)
 
     else:
@@ -277,7 +279,7 @@ def img2video(
             cover_fit(pictures[0], width, height), cover_fit(pictures[1], width, height)
         )
 
-        def draw(t: float) -> NDArray[np.uint8]:
+        def draw(t: float) -> Array:
             return transition.frame(ease(t))
 
     report.fraction(0.05)
@@ -292,7 +294,7 @@ def img2video(
     report.fraction(1)
 
 
-def crossfade(start: NDArray[np.uint8], end: NDArray[np.uint8], t: float) -> NDArray[np.uint8]:
+def crossfade(start: Array, end: Array, t: float) -> Array:
     """The plain crossfade a flow transition is measured against."""
-    mixed: NDArray[np.uint8] = cv2.addWeighted(start, 1 - t, end, t, 0)
+    mixed: Array = cv2.addWeighted(start, 1 - t, end, t, 0)
     return mixed

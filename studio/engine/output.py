@@ -24,9 +24,8 @@ from pathlib import Path
 
 import av
 import cv2
-import numpy as np
-from numpy.typing import NDArray
 
+from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -197,7 +196,7 @@ class H264Writer:
         context.color_range = colour.range
         context.options = {"preset": preset, "crf": str(crf), "threads": str(threads)}
         self._stream = stream
-        self._queue: queue.Queue[NDArray[np.uint8] | None] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[Array | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._encode_loop, daemon=True)
@@ -209,14 +208,14 @@ class H264Writer:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.close(abort=exc is not None)
 
-    def write_rgb(self, frame: NDArray[np.uint8]) -> None:
+    def write_rgb(self, frame: Array) -> None:
         """Write an RGB (or RGBA, alpha ignored) frame of the writer's size."""
         if frame.shape[:2] != (self.height, self.width) or frame.shape[2] not in (3, 4):
             raise ValueError(f"frame shape {frame.shape} does not match the writer")
         code = cv2.COLOR_RGB2YUV_I420 if frame.shape[2] == 3 else cv2.COLOR_RGBA2YUV_I420
         self.write_i420(cv2.cvtColor(frame, code))
 
-    def write_i420(self, planes: NDArray[np.uint8]) -> None:
+    def write_i420(self, planes: Array) -> None:
         """Write one frame given as I420 planes stacked in one (h * 3 / 2, w) array."""
         self._check()
         self._queue.put(planes)

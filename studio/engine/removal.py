@@ -21,8 +21,8 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
+from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
 from studio.engine.media import MediaInfo, open_mask, probe
 from studio.engine.output import (
@@ -52,10 +52,10 @@ SCENE_CUT = 25.0
 # Removal edits someone's finished video: keep the untouched part near-lossless.
 REMOVAL_CRF = 16
 
-Plane = NDArray[np.uint8]
+Plane = Array  # uint8, one image plane or crop
 
 
-def prepare_mask(grey: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
+def prepare_mask(grey: Array, width: int, height: int) -> Array:
     """The mask at the video's size: binarized at 50 %, dilated a few pixels, 0/255."""
     mask_h, mask_w = grey.shape
     if abs(mask_w / mask_h - width / height) > ASPECT_TOLERANCE * width / height:
@@ -80,7 +80,7 @@ def prepare_mask(grey: NDArray[np.uint8], width: int, height: int) -> NDArray[np
     # A few pixels of dilation catch the object's soft edge and halo.
     radius = max(2, round(min(width, height) / 180))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    dilated: NDArray[np.uint8] = cv2.dilate(binary, kernel)
+    dilated: Array = cv2.dilate(binary, kernel)
     return dilated
 
 
@@ -94,9 +94,9 @@ class Region:
     bottom: int
     mask: Plane  # luma resolution
     mask_uv: Plane  # chroma resolution
-    weight: NDArray[np.float32] = field(init=False)
-    weight_uv: NDArray[np.float32] = field(init=False)
-    ring: NDArray[np.bool_] = field(init=False)
+    weight: Array = field(init=False)
+    weight_uv: Array = field(init=False)
+    ring: Array = field(init=False)
 
     def __post_init__(self) -> None:
         self.weight = _inner_weight(self.mask, SMOOTHING_RAMP)
@@ -105,16 +105,18 @@ class Region:
         self.ring = (cv2.dilate(self.mask, kernel) > 0) & (self.mask == 0)
 
 
-def _inner_weight(mask: Plane, ramp: float) -> NDArray[np.float32]:
+def _inner_weight(mask: Plane, ramp: float) -> Array:
     distance = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
-    weight: NDArray[np.float32] = (SMOOTHING * np.clip(distance / ramp, 0, 1)).astype(np.float32)
+    weight: Array = (SMOOTHING * np.clip(distance / ramp, 0, 1)).astype(np.float32)
     return weight
 
 
 def _boxes(mask: Plane, margin: int) -> list[list[int]]:
     """Bounding boxes of the mask's parts, grown by `margin`, even-aligned, merged if touching."""
     height, width = mask.shape
-    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), 8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(
+        (mask > 0).astype(np.uint8), connectivity=8
+    )
     boxes = []
     for label in range(1, count):
         x, y, w, h = (int(v) for v in stats[label, :4])
@@ -147,7 +149,9 @@ def regions_for(mask: Plane) -> list[Region]:
     for left, top, right, bottom in _boxes(mask, margin=6 * INPAINT_RADIUS + 8):
         crop = np.ascontiguousarray(mask[top:bottom, left:right])
         # A chroma sample is masked if any of its four luma pixels is.
-        crop_uv = cv2.resize(crop, ((right - left) // 2, (bottom - top) // 2), cv2.INTER_AREA)
+        crop_uv = cv2.resize(
+            crop, ((right - left) // 2, (bottom - top) // 2), interpolation=cv2.INTER_AREA
+        )
         crop_uv = np.where(crop_uv > 0, 255, 0).astype(np.uint8)
         regions.append(Region(left, top, right, bottom, crop, crop_uv))
     return regions
@@ -181,7 +185,9 @@ def _fill(planes: Plane, width: int, height: int, region: Region) -> tuple[Plane
     y_small = cv2.resize(y_crop, (right - left, bottom - top), interpolation=cv2.INTER_AREA)
     filled = cv2.inpaint(cv2.merge([y_small, u_crop, v_crop]), r.mask_uv, 3, cv2.INPAINT_TELEA)
     y_fill = cv2.resize(
-        cv2.extractChannel(filled, 0), (r.right - r.left, r.bottom - r.top), cv2.INTER_LINEAR
+        cv2.extractChannel(filled, 0),
+        (r.right - r.left, r.bottom - r.top),
+        interpolation=cv2.INTER_LINEAR,
     )
     y_filled = y_crop.copy()
     cv2.copyTo(y_fill, r.mask, y_filled)
@@ -193,8 +199,8 @@ class Smoother:
 
     def __init__(self, region: Region) -> None:
         self.region = region
-        self._previous: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None
-        self._previous_ring: NDArray[np.float32] | None = None
+        self._previous: tuple[Array, Array] | None = None
+        self._previous_ring: Array | None = None
 
     def apply(self, y_fill: Plane, uv_fill: Plane) -> tuple[Plane, Plane]:
         r = self.region
@@ -244,7 +250,8 @@ def _inpaint_video(
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or Fraction(24)
+        found = stream.average_rate or stream.guessed_rate
+        rate = Fraction(found.numerator, found.denominator) if found else Fraction(24)
         pending: deque[tuple[Plane, list[Future[tuple[Plane, Plane]]]]] = deque()
         with (
             ThreadPoolExecutor(WORKERS, thread_name_prefix="inpaint") as pool,

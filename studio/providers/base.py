@@ -65,9 +65,7 @@ class SubmitNotAccepted(ProviderError):
     def __init__(
         self, message: str, *, retry_after: float | None = None, status_code: int | None = None
     ) -> None:
-        super().__init__(
-            message, permanent=False, retry_after=retry_after, status_code=status_code
-        )
+        super().__init__(message, permanent=False, retry_after=retry_after, status_code=status_code)
 
 
 @dataclass(frozen=True)
