@@ -120,7 +120,9 @@ def gallery_jobs(
     if query.favourites:
         jobs = jobs.filter(_is_favourite(user))
     jobs = with_favourite(jobs, user)
-    return jobs.select_related("video", "project", "created_by").order_by("-created_at", "-id")
+    return jobs.select_related("video", "project", "created_by", "source_video__job").order_by(
+        "-created_at", "-id"
+    )
 
 
 def gallery_page(jobs: QuerySet[Job], after: UUID | None, size: int = PAGE_SIZE) -> GalleryPage:
@@ -138,7 +140,9 @@ def gallery_page(jobs: QuerySet[Job], after: UUID | None, size: int = PAGE_SIZE)
 
 def project_queue(project: Project, limit: int = 3) -> list[Job]:
     """The project's jobs that are still moving, then the latest finished ones."""
-    base = project.jobs.select_related("video").order_by("-created_at", "-id")
+    base = project.jobs.select_related("video", "created_by", "source_video__job").order_by(
+        "-created_at", "-id"
+    )
     active = list(base.exclude(status__in=[Status.SUCCEEDED, Status.FAILED, Status.CANCELLED]))
     recent = list(
         base.filter(status__in=[Status.SUCCEEDED, Status.FAILED, Status.CANCELLED])[:limit]
@@ -147,7 +151,9 @@ def project_queue(project: Project, limit: int = 3) -> list[Job]:
 
 
 def team_queue(team: Team) -> dict[str, list[Job]]:
-    base = team.jobs.select_related("video", "project", "created_by").order_by("created_at", "id")
+    base = team.jobs.select_related("video", "project", "created_by", "source_video__job").order_by(
+        "created_at", "id"
+    )
     return {
         "active": list(base.filter(status__in=ACTIVE_STATUSES)),
         "attention": list(base.filter(status=Status.NEEDS_ATTENTION)),

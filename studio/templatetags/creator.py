@@ -13,15 +13,14 @@ from typing import Any
 from django import template
 
 from studio.forms_creator import GenerateForm
-from studio.models import Job, Project, Prompt
+from studio.models import Job, Project
 from studio.providers import registry
 from studio.services import gallery as gallery_service
 from studio.services import jobs as job_service
-from studio.views.generate import generate_context, initial_from_query
+from studio.views.generate import generate_context, initial_from_query, recent_prompts
 
 register = template.Library()
 
-PROMPT_HISTORY = 12
 PANEL_VIDEOS = 8
 
 
@@ -29,6 +28,17 @@ PANEL_VIDEOS = 8
 def model_label(job: Job) -> str:
     spec = registry.model_spec(job.provider, job.model)
     return spec.label if spec else job.model
+
+
+@register.filter
+def job_title(job: Job) -> str:
+    """The prompt, or for an edit (upscale, GIF, removal) what it was made from."""
+    if job.prompt_text:
+        return job.prompt_text
+    source = job.source_video
+    if source is not None and source.job is not None and source.job.prompt_text:
+        return f"{job.get_mode_display()} of “{source.job.prompt_text}”"
+    return job.get_mode_display()
 
 
 @register.filter
@@ -77,18 +87,13 @@ def project_side(context: template.Context) -> dict[str, Any]:
 
     project: Project = context["project"]
     can_edit = context["project_membership"].can_edit
-    prompts = list(
-        Prompt.objects.filter(project=project)
-        .select_related("parent")
-        .order_by("-created_at", "-id")[:PROMPT_HISTORY]
-    )
     return {
         "request": context["request"],
         "csrf_token": context.get("csrf_token"),
         "project": project,
         "can_edit": can_edit,
         "queue_cards": cards(gallery_service.project_queue(project), can_edit=can_edit),
-        "prompts": prompts,
+        "prompts": recent_prompts(project),
     }
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from studio.forms import ProjectForm
 from studio.forms_creator import IMAGE_SLOTS, GenerateForm
-from studio.models import Job, Mode, Project, ReferenceImage
+from studio.models import Job, Mode, Project, Prompt, ReferenceImage
 from studio.services import creator
 from studio.services.jobs import JobRequestError
 from studio.typing import AuthedRequest
@@ -22,6 +22,15 @@ from studio.views.access import get_project_for_member
 from studio.views.jobs import card_context
 
 SLOT_OPTIONS = 100
+PROMPT_HISTORY = 12
+
+
+def recent_prompts(project: Project) -> list[Prompt]:
+    return list(
+        Prompt.objects.filter(project=project)
+        .select_related("parent")
+        .order_by("-created_at", "-id")[:PROMPT_HISTORY]
+    )
 
 
 def _uuid(value: str | None) -> UUID | None:
@@ -139,6 +148,8 @@ def generate(request: AuthedRequest, project_id: UUID) -> HttpResponse:
         context["generate_form"] = _keep_choices(form, project)
         context["new_job"] = card_context(job, can_edit=True)
         context["submitted"] = True
+        context["prompts"] = recent_prompts(project)
+        context["can_edit"] = True
     else:
         context["generate_form"] = form
     if request.htmx:

@@ -54,7 +54,9 @@ def get_job_for_member(request: AuthedRequest, job_id: UUID, *, edit: bool = Fal
 
 def get_video_for_member(request: AuthedRequest, video_id: UUID, *, edit: bool = False) -> Video:
     video = for_member(
-        Video.objects.select_related("job", "project", "team", "created_by"),
+        Video.objects.select_related(
+            "job__source_video__job", "job__mask", "project", "team", "created_by"
+        ),
         request,
         public_id=video_id,
     )

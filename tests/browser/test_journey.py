@@ -104,6 +104,12 @@ def _wait_for_job(mode: str, timeout: float = 10) -> Job:
     raise AssertionError(f"no {mode} job was created")
 
 
+# studio.engine.output.run_ffmpeg never closes its Popen's stdout pipe; the
+# garbage collector reports it while the GIF renders. Reported to the engine's
+# owner; only that leak is ignored here.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
+)
 def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path, worker: None
 ) -> None:
@@ -144,7 +150,8 @@ def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     page.get_by_label("Provider").select_option("local")
     _pick(page, "start frame", "harbour-start.png")
     _pick(page, "end frame", "harbour-end.png")
-    page.get_by_label("Prompt").fill("Morning light sweeps across a quiet harbour, boats rocking")
+    prompt = "Morning light sweeps across a quiet harbour, boats rocking"
+    page.get_by_role("textbox", name="Prompt").fill(prompt)
     expect(page.locator("[data-estimate]")).to_have_text("0 credits")
     _shot(page, artifacts_dir, "04-generate-filled")
     page.evaluate("window.__sameDocument = true")

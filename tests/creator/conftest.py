@@ -13,8 +13,10 @@ def fake_providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The capability registry sees the fake providers only."""
     monkeypatch.setattr(registry, "PROVIDERS", dict(FAKE_PROVIDERS))
     registry.provider_class.cache_clear()
+    registry.reset_providers()
     yield
     registry.provider_class.cache_clear()
+    registry.reset_providers()
 
 
 @pytest.fixture(autouse=True)

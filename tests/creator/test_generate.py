@@ -198,6 +198,8 @@ def test_htmx_submit_returns_a_fresh_form_and_the_new_card(cast: Cast) -> None:
     assert f'id="job-{job.public_id}"' in page
     assert data["idempotency_key"] not in page  # a new key for the next shot
     assert "A red kite over green hills" in page  # the creator's choices are kept
+    assert '<section class="card prompt-card" id="prompt-history"' in page
+    assert 'hx-swap-oob="true"' in page  # the prompt history refreshes too
     assert response["Vary"] == "HX-Request, Cookie" or "HX-Request" in response["Vary"]
 
 

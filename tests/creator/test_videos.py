@@ -115,10 +115,14 @@ def test_make_gif_with_chosen_fps_and_width(cast: Cast) -> None:
     assert job.source_video == video
 
 
-def test_gifs_offer_no_upscale_gif_or_frames(cast: Cast) -> None:
-    video = make_output(cast.project, cast.editor)
-    gif = make_video(make_job(cast.project, cast.editor, mode="gif"), parent=video, kind="gif")
+def test_gifs_offer_no_upscale_gif_or_frames_and_are_named_after_their_source(
+    cast: Cast,
+) -> None:
+    video = make_output(cast.project, cast.editor, prompt_text="Waves")
+    gif_job = make_job(cast.project, cast.editor, mode="gif", prompt_text="", source_video=video)
+    gif = make_video(gif_job, parent=video, kind="gif")
     page = _page(cast.client_for(cast.editor), gif)
+    assert '<h1 class="video-title">GIF of “Waves”</h1>' in page
     assert "Make GIF" not in page and "Use this frame" not in page
     assert f'<img class="player" src="/files/videos/{gif.public_id}/file"' in page
 
