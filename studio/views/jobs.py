@@ -8,7 +8,9 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -39,19 +41,42 @@ def cards(jobs: list[Job], *, can_edit: bool) -> list[dict[str, Any]]:
     return [card_context(job, can_edit=can_edit) for job in jobs]
 
 
+def card_etag(card: dict[str, Any]) -> str:
+    """Everything a card shows except the elapsed time, which ticks in the browser."""
+    job = card["job"]
+    state = (
+        job.pk,
+        job.status,
+        job.progress,
+        job.updated_at.timestamp(),
+        card["position"],
+        card["can_edit"],
+        card["can_cancel"],
+    )
+    return 'W/"card-' + "-".join(str(part) for part in state) + '"'
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 def job_card(request: AuthedRequest, job_id: UUID) -> HttpResponse:
     job = get_job_for_member(request, job_id)
     if not request.htmx:
         return redirect("job_detail", job_id=job.public_id)
-    context = {"card": card_context(job, can_edit=member_can_edit(job))}
-    response = render(
-        request,
-        "studio/job_card.html#card",
-        context,
+    card = card_context(job, can_edit=member_can_edit(job))
+    etag = card_etag(card)
+    if request.headers.get("If-None-Match") == etag:
+        # Nothing changed since this browser's last poll: it reuses its copy.
+        not_modified = HttpResponse(status=304)
+        not_modified["ETag"] = etag
+        return not_modified
+    # No context processors: a card needs none of the page's navigation.
+    context = {"card": card, "request": request, "csrf_token": get_token(request)}
+    response = HttpResponse(
+        render_to_string("studio/job_card.html#card", context),
         status=STOP_POLLING if job.is_terminal else 200,
     )
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
     if job.status == Status.SUCCEEDED:
         response["HX-Trigger"] = "studio:video-ready"
     return response

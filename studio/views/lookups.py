@@ -1,8 +1,8 @@
 """One ownership helper per creator object: 404 for outsiders, 403 for viewers on changes.
 
 Each helper finds the object and the user's role in its team in ONE query
-(a FilteredRelation on the user's own membership), because job cards are
-polled every two seconds by every open tab.
+(a join on the user's own membership, its role annotated), because job cards
+are polled every two seconds by every open tab.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, FilteredRelation, Model, Q, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import Http404
 
 from studio.models import Job, ReferenceImage, Role, Video
@@ -21,19 +21,15 @@ EDIT_ROLES = (Role.OWNER, Role.EDITOR)
 
 
 def for_member[M: Model](queryset: QuerySet[M], request: AuthedRequest, **lookup: Any) -> M:
-    found = (
-        queryset.annotate(
-            _mine=FilteredRelation(
-                "team__memberships", condition=Q(team__memberships__user=request.user)
-            )
+    # The annotation reuses the filter's join: the role is the user's own.
+    try:
+        return (
+            queryset.filter(team__memberships__user=request.user, **lookup)
+            .annotate(my_role=F("team__memberships__role"))
+            .get()
         )
-        .filter(_mine__isnull=False, **lookup)
-        .annotate(my_role=F("_mine__role"))
-        .first()
-    )
-    if found is None:
-        raise Http404("No such object.")
-    return found
+    except queryset.model.DoesNotExist:
+        raise Http404("No such object.") from None
 
 
 def can_edit(obj: Any) -> bool:
@@ -46,7 +42,8 @@ def _require_edit(obj: Any) -> None:
 
 
 def get_job_for_member(request: AuthedRequest, job_id: UUID, *, edit: bool = False) -> Job:
-    job = for_member(Job.objects.select_related("video", "project"), request, public_id=job_id)
+    # Only what a card shows: an edit's source (for its title) loads on demand.
+    job = for_member(Job.objects.select_related("video", "created_by"), request, public_id=job_id)
     if edit:
         _require_edit(job)
     return job

@@ -206,3 +206,27 @@ def test_the_project_page_lists_the_projects_jobs_as_live_cards(cast: Cast) -> N
     html = cast.client_for(cast.viewer).get(f"/projects/{cast.project.public_id}/").content.decode()
     assert 'id="job-list"' in html
     assert f'id="job-{job.public_id}"' in html and POLL in html
+
+
+def test_an_unchanged_card_is_answered_304_and_a_change_renders_again(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING, progress=10)
+    client = cast.client_for(cast.viewer)
+    first = _card(client, job)
+    etag = first["ETag"]
+    assert first["Cache-Control"] == "private, no-cache"
+    again = client.get(
+        f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag
+    )
+    assert again.status_code == 304 and again.content == b""
+    Job.objects.filter(pk=job.pk).update(progress=20)
+    moved = client.get(
+        f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag
+    )
+    assert moved.status_code == 200 and moved["ETag"] != etag
+    assert 'value="20"' in moved.content.decode()
+
+
+def test_the_elapsed_time_ticks_in_the_browser_from_the_creation_time(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.QUEUED)
+    html = _card(cast.client_for(cast.viewer), job).content.decode()
+    assert f'data-elapsed-from="{int(job.created_at.timestamp())}"' in html
