@@ -202,11 +202,41 @@ def wrk(
     return {"rps": rps, "latency": latency, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+BENCH_DB_PREFIX = "studio_bench"
+
+
+def fresh_postgres(url: str) -> str:
+    """Drop and create the benchmark's own PostgreSQL database; its name must
+    start with studio_bench so a real database can never be emptied."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    if not name.startswith(BENCH_DB_PREFIX):
+        raise SystemExit(f"the benchmark database's name must start with {BENCH_DB_PREFIX}")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
+def postgres_reachable(url: str) -> bool:
+    import psycopg
+
+    base = url.rpartition("/")[0]
+    try:
+        with psycopg.connect(f"{base}/postgres", connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def run(args: argparse.Namespace, database_url: str | None) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-web-"))
-    env = _env(data_dir, args.database_url)
+    if database_url:
+        fresh_postgres(database_url)
+    env = _env(data_dir, database_url)
     python = sys.executable
     try:
         manage = [python, str(ROOT / "manage.py")]
@@ -232,7 +262,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _wait_for(port)
             cookie = urls["cookie"]
             headers = {"Cookie": cookie}
-            results: dict[str, Any] = {"videos": args.videos, "workers": args.workers}
+            results: dict[str, Any] = {
+                "videos": args.videos,
+                "workers": args.workers,
+                "database": "PostgreSQL" if database_url else "SQLite",
+            }
             etag = _card_etag(port, urls["card"], headers)
             runs = (
                 ("trivial", "/bench/trivial/", ""),
@@ -307,7 +341,8 @@ def report(results: dict[str, Any]) -> str:
     tp = results["throughput"]
     st = results["server_time_ms"]
     lines = [
-        f"videos in the team: {results['videos']}, gunicorn sync workers: {results['workers']}",
+        f"{results['database']}: {results['videos']} videos in the team, "
+        f"gunicorn with {results['workers']} sync workers",
         "",
         "throughput (wrk -t2, same run):",
     ]
@@ -332,6 +367,41 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+DOCS = ROOT / "docs" / "performance.md"
+SECTION = "## Web"
+
+
+def write_docs(reports: list[str], args: argparse.Namespace) -> None:
+    """Replace the measured figures inside docs/performance.md's Web section."""
+    begin, end = "<!-- bench_web:begin -->", "<!-- bench_web:end -->"
+    load = os.getloadavg()[0]
+    figures = "\n".join(
+        [
+            begin,
+            f"Last run {time.strftime('%Y-%m-%d %H:%M')}, load average {load:.1f} on "
+            f"{os.cpu_count()} cores, `python -m benchmarks web` "
+            f"(wrk {args.seconds} s x {args.connections} connections; "
+            f"{args.requests} sequential requests per URL):",
+            "",
+            "```",
+            *("\n\n".join(reports).splitlines()),
+            "```",
+            end,
+        ]
+    )
+    text = DOCS.read_text() if DOCS.exists() else "# Performance\n"
+    if begin in text and end in text:
+        head, _, rest = text.partition(begin)
+        text = head + figures + rest.partition(end)[2]
+    elif SECTION in text:
+        head, _, rest = text.partition(SECTION + "\n")
+        text = head + SECTION + "\n\n" + figures + "\n" + rest
+    else:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{figures}\n"
+    DOCS.parent.mkdir(exist_ok=True)
+    DOCS.write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=10_000)
@@ -339,15 +409,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=400, help="sequential requests per URL")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "STUDIO_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/studio_bench_web"
+        ),
+        help="also measured on PostgreSQL when reachable (database recreated; name studio_bench*)",
+    )
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--no-docs", dest="write_docs", action="store_false", help="leave docs/performance.md"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed is not None:
         print(json.dumps(seed(args.seed)))
         return 0
-    results = run(args)
-    print(json.dumps(results, indent=2) if args.json else report(results))
+    databases: list[str | None] = [None]
+    if not args.sqlite_only and postgres_reachable(args.postgres_url):
+        databases.append(args.postgres_url)
+    reports = []
+    for database_url in databases:
+        results = run(args, database_url)
+        reports.append(report(results))
+        print(json.dumps(results, indent=2) if args.json else reports[-1], flush=True)
+        print()
+    if args.write_docs:
+        write_docs(reports, args)
     return 0
 
 

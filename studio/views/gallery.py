@@ -7,7 +7,6 @@ from uuid import UUID
 
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -17,6 +16,7 @@ from studio.providers import registry
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
 from studio.views.access import current_membership_or_404, get_project_for_member
+from studio.views.links import link
 
 
 def model_labels() -> dict[str, str]:
@@ -28,30 +28,16 @@ def model_labels() -> dict[str, str]:
     return labels
 
 
-_MARK = "00000000-0000-4000-8000-000000000000"
-
-
-def _url_maker(name: str) -> Any:
-    """Reverse a route once and fill in ids by text: a gallery page shows a
-    hundred links, and reversing each costs more than the rest of a tile."""
-    pattern = reverse(name, args=[_MARK])
-    return lambda public_id: pattern.replace(_MARK, str(public_id))
-
-
 def label_jobs(jobs: list[Any], labels: dict[str, str]) -> None:
     """Prepare gallery tiles: the model's label and the tile's links."""
-    makers = {
-        name: _url_maker(name)
-        for name in ("video_detail", "media_video", "media_thumbnail", "video_favourite")
-    }
-    job_page = _url_maker("job_detail")
+    names = ("video_detail", "media_video", "media_thumbnail", "video_favourite")
     for job in jobs:
         job.model_label = labels.get(f"{job.provider}:{job.model}", job.model)
         video = job.video if hasattr(job, "video") else None
         job.urls = (
-            {name: make(video.public_id) for name, make in makers.items()}
+            {name: link(name, video.public_id) for name in names}
             if video is not None
-            else {"job_detail": job_page(job.public_id)}
+            else {"job_detail": link("job_detail", job.public_id)}
         )
 
 

@@ -20,16 +20,34 @@ from studio.services import gallery as gallery_service
 from studio.services import jobs as job_service
 from studio.typing import AuthedRequest
 from studio.views.access import current_membership_or_404
+from studio.views.links import link
 from studio.views.lookups import can_edit as member_can_edit
-from studio.views.lookups import get_job_for_member
+from studio.views.lookups import get_job_card_for_member, get_job_for_member
 
 STOP_POLLING = 286  # htmx stops polling on this status
 
 
+CARD_LINKS = (
+    "job_detail",
+    "job_card",
+    "job_cancel",
+    "job_retry",
+    "job_resubmit",
+    "job_mark_failed",
+)
+VIDEO_LINKS = ("video_detail", "media_thumbnail")
+
+
 def card_context(job: Job, *, can_edit: bool) -> dict[str, Any]:
     """What one job card shows. Reads the database only, never a provider."""
+    video = getattr(job, "video", None)
+    urls = {name: link(name, job.public_id) for name in CARD_LINKS}
+    if video is not None:
+        urls.update((name, link(name, video.public_id)) for name in VIDEO_LINKS)
     return {
         "job": job,
+        "video": video,
+        "urls": urls,
         "can_edit": can_edit,
         "can_cancel": can_edit and job_service.can_cancel(job),
         "position": job_service.queue_position(job),
@@ -59,7 +77,7 @@ def card_etag(card: dict[str, Any]) -> str:
 @require_safe
 @vary_on_headers("HX-Request")
 def job_card(request: AuthedRequest, job_id: UUID) -> HttpResponse:
-    job = get_job_for_member(request, job_id)
+    job = get_job_card_for_member(request, job_id)
     if not request.htmx:
         return redirect("job_detail", job_id=job.public_id)
     card = card_context(job, can_edit=member_can_edit(job))

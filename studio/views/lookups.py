@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import F, Model, QuerySet
 from django.http import Http404
 
@@ -28,7 +28,7 @@ def for_member[M: Model](queryset: QuerySet[M], request: AuthedRequest, **lookup
             .annotate(my_role=F("team__memberships__role"))
             .get()
         )
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise Http404("No such object.") from None
 
 
@@ -47,6 +47,39 @@ def get_job_for_member(request: AuthedRequest, job_id: UUID, *, edit: bool = Fal
     if edit:
         _require_edit(job)
     return job
+
+
+# What a polled card reads: loading whole rows (30 job columns, the video's and
+# the creator's) cost more than the rest of a poll.
+CARD_FIELDS = (
+    "public_id",
+    "team_id",
+    "status",
+    "mode",
+    "provider",
+    "model",
+    "prompt_text",
+    "progress",
+    "error_message",
+    "fail_reason",
+    "cost_credits",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "source_video_id",
+    "created_by__username",
+    "video__public_id",
+    "video__kind",
+)
+
+
+def get_job_card_for_member(request: AuthedRequest, job_id: UUID) -> Job:
+    """The lean read behind a polled card: only the columns the card shows."""
+    return for_member(
+        Job.objects.select_related("video", "created_by").only(*CARD_FIELDS),
+        request,
+        public_id=job_id,
+    )
 
 
 def get_video_for_member(request: AuthedRequest, video_id: UUID, *, edit: bool = False) -> Video:
