@@ -104,12 +104,6 @@ def _wait_for_job(mode: str, timeout: float = 10) -> Job:
     raise AssertionError(f"no {mode} job was created")
 
 
-# studio.engine.output.run_ffmpeg never closes its Popen's stdout pipe; the
-# garbage collector reports it while the GIF renders. Reported to the engine's
-# owner; only that leak is ignored here.
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
-)
 def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path, worker: None
 ) -> None:
