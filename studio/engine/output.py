@@ -311,8 +311,10 @@ def run_ffmpeg(
         "-y",
         *args,
     ]
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
+    with (
+        tempfile.TemporaryFile() as stderr,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr) as process,
+    ):
         assert process.stdout is not None
         try:
             for line in process.stdout:
@@ -321,8 +323,8 @@ def run_ffmpeg(
                     progress.fraction(int(value) / 1e6 / duration_seconds)
             code = process.wait()
         except BaseException:
+            # Never leave ffmpeg writing on its own (a cancelled or failed job).
             process.kill()
-            process.wait()
             raise
         if code != 0:
             stderr.seek(0)
