@@ -261,7 +261,7 @@ def _inpaint_video(
                 height,
                 fps=rate,
                 crf=REMOVAL_CRF,
-                preset="veryfast",
+                preset="superfast",
                 colour=_colour_of(stream.codec_context),
             ) as writer,
         ):
