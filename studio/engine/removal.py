@@ -261,7 +261,6 @@ def _inpaint_video(
                 height,
                 fps=rate,
                 crf=REMOVAL_CRF,
-                preset="superfast",
                 colour=_colour_of(stream.codec_context),
             ) as writer,
         ):
