@@ -109,7 +109,9 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     )
     # A 5 % mask: an ellipse over the middle of the frame.
     mask = np.zeros((720, 1280), np.uint8)
-    axes = (int(1280 * 0.16), int(720 * 0.16))  # pi * a * b = 5.0 % of the frame
+    # pi * a * b = 5 % of the frame with a = k * 1280, b = k * 720: k = sqrt(0.05 / pi).
+    k = (0.05 / np.pi) ** 0.5
+    axes = (round(1280 * k), round(720 * k))
     cv2.ellipse(mask, (640, 380), axes, 0, 0, 360, 255, -1)
     paths["mask"] = folder / "mask.png"
     Image.fromarray(mask).save(paths["mask"])
