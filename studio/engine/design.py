@@ -12,6 +12,7 @@ import colorsys
 import hashlib
 import math
 import re
+import threading
 from functools import cache
 
 import cv2
@@ -343,6 +344,9 @@ class Caption:
         # Labels go up to 255: later words share the last label and appear with it.
         self._starts = 0.25 + step * np.arange(min(self.word_count, 255), dtype=np.float32)
         self._fade = 0.35
+        # Frames are drawn in several threads: the cache must not hand one
+        # frame the layers another frame is building.
+        self._lock = threading.Lock()
         self._cached_lut: bytes = b""
         self._layers: Array | None = None
 
@@ -353,6 +357,10 @@ class Caption:
         # Only the words' own entries: the rest never changes, so once every
         # word is fully shown the cached layers are reused.
         lut[1 : 1 + len(opacity)] = np.round(opacity * 255)
+        with self._lock:
+            return self._layers_locked(lut)
+
+    def _layers_locked(self, lut: Array) -> Array | None:
         if lut.tobytes() != self._cached_lut:
             self._cached_lut = lut.tobytes()
             text = cv2.multiply(self._alpha, cv2.LUT(self._labels, lut), scale=1 / 255)

@@ -34,6 +34,7 @@ from studio.engine.output import (
     frame_size,
     no_progress,
     opencv_threads,
+    write_frames,
 )
 
 # Spare resolution for the camera: at the widest the frame shows the whole
@@ -315,9 +316,7 @@ def img2video(
         atomic_output(dest) as out,
         H264Writer(out.path, width, height) as writer,
     ):
-        for index in range(frames):
-            writer.write_rgb(draw(index / (frames - 1)))
-            report.fraction(0.05 + 0.93 * (index + 1) / frames)
+        write_frames(writer, frames, lambda index: draw(index / (frames - 1)), report.span(5, 98))
     report.fraction(1)
 
 

@@ -15,7 +15,9 @@ import secrets
 import subprocess
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -279,13 +281,45 @@ class H264Writer:
                 pass
 
 
+def write_frames(
+    writer: H264Writer,
+    count: int,
+    draw: Callable[[int], Array],
+    progress: Progress,
+    *,
+    workers: int = 2,
+) -> None:
+    """Draw frames 0..count-1 in `workers` threads and write them in order.
+
+    Drawing is numpy/OpenCV work that releases the GIL, so two threads use
+    both cores, and under contention they also get a fairer share of a busy
+    machine than one. `draw` must depend on the index only: the bytes then
+    stay the same whatever order the threads finish in.
+    """
+    pending: deque[Future[Array]] = deque()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="frames")
+    try:
+        for index in range(count):
+            pending.append(pool.submit(draw, index))
+            # A few frames in flight keep both threads busy and memory bounded.
+            if len(pending) >= 2 * workers:
+                writer.write_rgb(pending.popleft().result())
+                progress.fraction(writer.frames / count)
+        while pending:
+            writer.write_rgb(pending.popleft().result())
+            progress.fraction(writer.frames / count)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @contextmanager
 def opencv_threads(count: int) -> Iterator[None]:
     """Limit OpenCV's own thread pool while drawing frames.
 
-    The encoder thread already keeps the second core busy; OpenCV splitting
-    each small call across both cores only adds hand-off costs (measured: an
-    8 s transition took 15 s wall with one OpenCV thread, 18 s with two).
+    Frames are drawn in our own threads and encoded in x264's; OpenCV
+    splitting each small call across both cores as well only adds hand-off
+    costs (measured: an 8 s transition took 15 s wall with one OpenCV thread,
+    18 s with two).
     """
     previous = cv2.getNumThreads()
     cv2.setNumThreads(count)
