@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
-from studio.engine.output import atomic_output
+from studio.engine.output import atomic_output, open_video
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +29,6 @@ MIN_IMAGE_SIDE = 16
 # Pillow sniffs the content, not the name; anything else is refused unread.
 # (Phone JPEGs that Pillow reads as MPO come through the JPEG opener.)
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
-
-# Demuxers that turn a single picture into a one-frame "video".
-_IMAGE_DEMUXERS = ("image2", "_pipe")
 
 POSTER_QUALITY = 90
 THUMBNAIL_QUALITY = 85
@@ -55,9 +52,7 @@ class MediaInfo:
 def probe(path: Path) -> MediaInfo:
     """Duration, size, frame rate, codec and audio presence of a video file."""
     try:
-        with av.open(str(path)) as container:
-            if any(marker in container.format.name for marker in _IMAGE_DEMUXERS):
-                raise EngineError("This file is a still image, not a video.")
+        with open_video(path) as container:
             if not container.streams.video:
                 raise EngineError("This file has no video stream.")
             stream = container.streams.video[0]
@@ -109,7 +104,7 @@ def default_poster_time(info: MediaInfo) -> float:
 def extract_frame(video: Path, at_seconds: float) -> Image.Image:
     """The frame shown at `at_seconds` (the last one if the time is past the end), as RGB."""
     try:
-        with av.open(str(video)) as container:
+        with open_video(video) as container:
             if not container.streams.video:
                 raise EngineError("This file has no video stream.")
             stream = container.streams.video[0]

@@ -38,6 +38,23 @@ DURATIONS = (4, 6, 8)
 
 ProgressCallback = Callable[[int], None]
 
+# Containers a Studio video can come in, by FFmpeg demuxer name. Anything else
+# is refused before FFmpeg looks inside: a "video" that is really an HLS or
+# concat playlist would otherwise make it open other files or URLs.
+VIDEO_DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,gif"
+DEMUX_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": VIDEO_DEMUXERS}
+
+
+def ffmpeg_input(path: Path) -> list[str]:
+    """`-i path` for the ffmpeg binary, with the same limits as our own demuxing."""
+    guard = [arg for key, value in DEMUX_OPTIONS.items() for arg in (f"-{key}", value)]
+    return [*guard, "-i", str(path)]
+
+
+def open_video(path: Path) -> av.container.InputContainer:
+    """Open a video for reading with PyAV, limited to local files and video containers."""
+    return av.open(str(path), "r", options=DEMUX_OPTIONS)
+
 
 def frame_size(aspect_ratio: str) -> tuple[int, int]:
     try:
@@ -381,7 +398,7 @@ def run_ffmpeg(
 def mux_audio(video_only: Path, audio_source: Path, dest: Path) -> None:
     """Put the source's first audio stream next to our video, copying it if MP4 allows."""
     for audio_codec in (["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]):
-        args = ["-i", str(video_only), "-i", str(audio_source)]
+        args = [*ffmpeg_input(video_only), *ffmpeg_input(audio_source)]
         args += ["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio_codec]
         args += ["-movflags", "+faststart", "-f", "mp4", str(dest)]
         try:

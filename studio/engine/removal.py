@@ -33,6 +33,7 @@ from studio.engine.output import (
     atomic_output,
     mux_audio,
     no_progress,
+    open_video,
 )
 
 logger = logging.getLogger(__name__)
@@ -262,7 +263,7 @@ def _inpaint_video(
     regions = regions_for(mask)
     smoothers = [Smoother(region) for region in regions]
     total = max(1, info.frame_count)
-    with av.open(str(video)) as container:
+    with open_video(video) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         found = stream.average_rate or stream.guessed_rate

@@ -18,6 +18,7 @@ from studio.engine.output import (
     Progress,
     ProgressCallback,
     atomic_output,
+    ffmpeg_input,
     no_progress,
     run_ffmpeg,
 )
@@ -54,7 +55,7 @@ def upscale(video: Path, target: str, dest: Path, progress: ProgressCallback = n
     sharpen = "convolution=0m='0 -1 0 -1 12 -1 0 -1 0':0rdiv=1/8"
     filters = f"scale={width}:{height}:flags=lanczos,format=yuv420p,{sharpen}"
     with atomic_output(dest) as out:
-        args = ["-i", str(video), "-map", "0:v:0", "-map", "0:a:0?", "-vf", filters]
+        args = [*ffmpeg_input(video), "-map", "0:v:0", "-map", "0:a:0?", "-vf", filters]
         # x264 is most of the cost here (11 s of CPU for 8 s of 1080p with
         # superfast, 14 s with veryfast): the engine's fast settings halve it.
         args += ["-c:v", "libx264", "-preset", X264_PRESET, "-x264-params", X264_PARAMS]
@@ -99,7 +100,7 @@ def make_gif(
     )
     with atomic_output(dest) as out:
         run_ffmpeg(
-            ["-i", str(video), "-an", "-filter_complex", filters, "-loop", "0"]
+            [*ffmpeg_input(video), "-an", "-filter_complex", filters, "-loop", "0"]
             + ["-f", "gif", str(out.path)],
             duration_seconds=info.duration_seconds,
             progress=report.span(0, 99),

@@ -19,6 +19,7 @@ from studio.engine.media import (
     probe,
 )
 from studio.engine.output import Progress
+from studio.engine.transcode import make_gif
 from tests.engine.helpers import only_files, save_image
 
 
@@ -66,8 +67,22 @@ def test_probe_refuses_bytes_that_are_not_a_video(tmp_path: Path) -> None:
 
 def test_probe_refuses_a_still_image(tmp_path: Path) -> None:
     picture = save_image(np.zeros((64, 64, 3), np.uint8), tmp_path / "still.png")
-    with pytest.raises(EngineError, match="still image"):
+    with pytest.raises(EngineError, match="not a video"):
         probe(picture)
+
+
+def test_a_playlist_posing_as_a_video_is_never_followed(tmp_path: Path) -> None:
+    # An HLS playlist named .mp4 would make FFmpeg fetch what it lists.
+    playlist = tmp_path / "clip.mp4"
+    playlist.write_text(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n"
+        f"file://{tmp_path}/secret.ts\n#EXT-X-ENDLIST\n"
+    )
+    with pytest.raises(EngineError, match="not a video"):
+        probe(playlist)
+    with pytest.raises(EngineError):
+        make_gif(playlist, tmp_path / "out.gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
 
 
 def test_poster_is_a_full_size_jpeg_from_a_little_into_the_clip(
