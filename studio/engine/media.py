@@ -90,6 +90,20 @@ def probe(path: Path) -> MediaInfo:
         raise EngineError("This file is not a video that can be read.") from exc
 
 
+# A source that yields less than this share of the length its header promises
+# is damaged (typically a truncated upload or download): refuse it rather than
+# return a silently shorter result.
+COMPLETE_SHARE = 0.9
+
+
+def check_complete(made_seconds: float, source: MediaInfo) -> None:
+    if made_seconds < source.duration_seconds * COMPLETE_SHARE:
+        raise EngineError(
+            f"The video is damaged: only {made_seconds:.1f} s of its "
+            f"{source.duration_seconds:.1f} s could be read."
+        )
+
+
 def last_frame_time(info: MediaInfo) -> float:
     """A time that lands on the clip's last frame with `extract_frame`."""
     step = 1 / info.fps if info.fps > 0 else 0.04

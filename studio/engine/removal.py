@@ -24,7 +24,7 @@ import numpy as np
 
 from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
-from studio.engine.media import MediaInfo, open_mask, probe
+from studio.engine.media import MediaInfo, check_complete, open_mask, probe
 from studio.engine.output import (
     Colour,
     H264Writer,
@@ -303,6 +303,7 @@ def _inpaint_video(
                 finish()
             if writer.frames == 0:
                 raise EngineError("No frame could be read from this video.")
+            check_complete(writer.frames / float(rate), info)
 
 
 def remove_object(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio.engine.errors import EngineError
-from studio.engine.media import probe
+from studio.engine.media import check_complete, probe
 from studio.engine.output import (
     X264_PARAMS,
     X264_PRESET,
@@ -67,6 +67,7 @@ def upscale(video: Path, target: str, dest: Path, progress: ProgressCallback = n
             progress=report.span(0, 99),
             failure="The video could not be upscaled.",
         )
+        check_complete(probe(out.path).duration_seconds, info)
     report.fraction(1)
 
 
@@ -106,4 +107,5 @@ def make_gif(
             progress=report.span(0, 99),
             failure="The GIF could not be made.",
         )
+        check_complete(probe(out.path).duration_seconds, info)
     report.fraction(1)

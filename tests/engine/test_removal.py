@@ -10,6 +10,7 @@ from studio.engine import removal
 from studio.engine.errors import EngineError
 from studio.engine.media import probe
 from studio.engine.removal import prepare_mask, remove_object
+from studio.engine.transcode import make_gif
 from tests.engine.helpers import (
     add_sine_audio,
     decode_rgb,
@@ -184,6 +185,22 @@ def test_a_source_without_video_is_refused(
     with pytest.raises(EngineError, match="no video stream"):
         remove_object(audio_only, scene["mask"], tmp_path / "removed.mp4")
     assert only_files(tmp_path) == []
+
+
+def test_a_source_cut_short_is_refused_as_damaged(
+    removed: Path, scene: dict[str, Path], tmp_path: Path
+) -> None:
+    # moov first (faststart), then 60 % of the frames: readable, but damaged.
+    data = removed.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(EngineError, match="damaged: only"):
+        remove_object(cut, scene["mask"], out / "removed.mp4")
+    with pytest.raises(EngineError, match="damaged: only"):
+        make_gif(cut, out / "clip.gif")
+    assert only_files(out) == []
 
 
 def test_a_truncated_source_fails_cleanly(scene: dict[str, Path], tmp_path: Path) -> None:
