@@ -167,6 +167,18 @@ def _flow(a: Array, b: Array) -> Flow:
     dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     # No initial flow: valid for OpenCV, not for its stubs.
     residual = dis.calc(a, b_aligned, None)  # type: ignore[call-overload]
+    # Where `b` has nothing to show after alignment (ground a pan leaves
+    # behind) dense flow only matches texture against black: trust the
+    # global move there, with a margin for the flow's patch size.
+    seen = cv2.warpAffine(
+        np.full_like(b, 255),
+        affine,
+        (width, height),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        borderValue=0,
+    )
+    unseen = cv2.dilate((seen < 255).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    residual[unseen] = 0
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     px, py = xs + residual[..., 0], ys + residual[..., 1]
     tx = affine[0, 0] * px + affine[0, 1] * py + affine[0, 2]
