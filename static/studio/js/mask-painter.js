@@ -179,6 +179,9 @@
       this.form.querySelectorAll("[data-reuse]").forEach(function (radio) {
         radio.addEventListener("change", function () { if (radio.checked) self.loadEarlier(radio); });
       });
+      this.form.querySelectorAll('input[name="provider"]').forEach(function (radio) {
+        radio.addEventListener("change", function () { self.updateSubmit(); });
+      });
       var upload = this.form.querySelector("[data-import]");
       if (upload) upload.addEventListener("change", function () { self.importFile(upload); });
     }
@@ -312,6 +315,7 @@
   };
 
   Painter.prototype.onUp = function (e, cancelled) {
+    this.moveCursor(e);
     if (e.pointerType === "touch") {
       this.touches.delete(e.pointerId);
       if (this.pinch) { if (this.touches.size < 2) this.pinch = null; return; }
@@ -679,7 +683,11 @@
     var submit = this.form.querySelector("[data-submit]");
     var help = this.form.querySelector("[data-submit-help]");
     var why = "";
-    if (!this.coverage) why = "Paint over the object first: an empty mask cannot be sent.";
+    var routes = this.form.querySelectorAll('input[name="provider"]');
+    var open = Array.prototype.filter.call(routes, function (r) { return !r.disabled; });
+    if (routes.length && !open.length) why = "No removal route is available for this video (see above).";
+    else if (routes.length && !this.form.querySelector('input[name="provider"]:checked')) why = "Choose where the removal runs.";
+    else if (!this.coverage) why = "Paint over the object first: an empty mask cannot be sent.";
     else if (this.coverage >= MAX_COVERAGE) why = "The mask covers the whole frame.";
     var mountsea = this.form.querySelector('input[name="provider"][value="mountsea"]');
     if (!why && mountsea && mountsea.checked && this.frameSeconds > 0) {
