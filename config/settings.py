@@ -217,6 +217,14 @@ STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, 
 STUDIO_COSTS = env_str("STUDIO_COSTS")
 STUDIO_LOCAL_ENGINE = env_bool("STUDIO_LOCAL_ENGINE", True)
 STUDIO_WORKER_HEARTBEAT_MAX_AGE = env_int("STUDIO_WORKER_HEARTBEAT_MAX_AGE", 120, minimum=5)
+# Worker timing (seconds). A job left in `submitting` longer than the submit
+# lease belonged to a worker that died: its outcome is unknown.
+STUDIO_SUBMIT_LEASE = env_int("STUDIO_SUBMIT_LEASE", 120, minimum=1)
+STUDIO_POLL_LEASE = env_int("STUDIO_POLL_LEASE", 60, minimum=1)
+STUDIO_RENDER_LEASE = env_int("STUDIO_RENDER_LEASE", 900, minimum=1)
+STUDIO_SWEEPER_LEASE = env_int("STUDIO_SWEEPER_LEASE", 15, minimum=2)
+STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 5, minimum=1)
+STUDIO_POLL_THREADS = env_int("STUDIO_POLL_THREADS", 8, minimum=1)
 
 # django-q2. The job row, not the broker, is the retry mechanism: a lost or
 # repeated message costs one idempotent sweep, never a double submission.

@@ -1,11 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.views import accounts, health, projects, teams
+from studio.views import accounts, health, projects, signed, teams
 
 urlpatterns = [
     path("", projects.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("s/ref/<str:token>/", signed.signed_reference, name="signed_reference"),
     # Accounts
     path(
         "accounts/login/",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 ASPECT_RATIOS = ("16:9", "9:16")
 
@@ -177,6 +177,15 @@ class Provider:
     # In-process providers.
     def render(self, request: SubmitRequest, dest: Path, progress: ProgressCallback) -> None:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release pooled connections. Safe to call more than once; a no-op by default."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def redact(text: str, *secrets: str) -> str:

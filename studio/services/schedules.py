@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django_q.models import Schedule
 
-SCHEDULES: list[dict[str, object]] = []
+# The sweeper loops for ~55 s and hands over to the next one itself; the
+# schedule only restarts it after its worker died.
+SCHEDULES: list[dict[str, object]] = [
+    {
+        "name": "studio-sweeper",
+        "func": "studio.tasks.sweeper",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+        "repeats": -1,
+    },
+]
 
 
 def ensure_schedules() -> None:

@@ -50,7 +50,7 @@ class Command(BaseCommand):
             ]
         )
         if not options["no_worker"]:
-            children["worker"] = subprocess.Popen([python, "manage.py", "qcluster"])
+            children["worker"] = subprocess.Popen([python, "manage.py", "worker"])
 
         stopping = False
 

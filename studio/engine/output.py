@@ -1,0 +1,333 @@
+"""Writing results: atomic destination files, the H.264 writer, the ffmpeg binary.
+
+Every operation writes into a temporary file next to its destination and
+renames it on success, so storage never holds a half-written video. Generated
+clips are H.264 yuv420p with the moov box first (`+faststart`) so browsers can
+start playing before the whole file has arrived.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from studio.engine.errors import EngineError
+
+logger = logging.getLogger(__name__)
+
+FPS = 24
+FRAME_SIZES: dict[str, tuple[int, int]] = {"16:9": (1280, 720), "9:16": (720, 1280)}
+DURATIONS = (4, 6, 8)
+
+ProgressCallback = Callable[[int], None]
+
+
+def frame_size(aspect_ratio: str) -> tuple[int, int]:
+    try:
+        return FRAME_SIZES[aspect_ratio]
+    except KeyError:
+        raise EngineError("The offline engine makes 16:9 or 9:16 clips only.") from None
+
+
+def frame_count(duration_seconds: int) -> int:
+    if duration_seconds not in DURATIONS:
+        raise EngineError("The offline engine makes clips of 4, 6 or 8 seconds.")
+    return duration_seconds * FPS
+
+
+def no_progress(percent: int) -> None:
+    """A progress callback for callers that do not show one."""
+
+
+class _Reporter:
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.last = -1
+
+    def report(self, percent: int) -> None:
+        if percent > self.last:
+            self.last = percent
+            self.callback(percent)
+
+
+class Progress:
+    """Turns a fraction of work into whole percents, reported only when they move.
+
+    A stage of a longer operation gets its own span (`span(40, 90)`); all spans
+    share one reporter, so the job card sees a steady climb, never a step back.
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback,
+        start: int = 0,
+        end: int = 100,
+        *,
+        reporter: _Reporter | None = None,
+    ) -> None:
+        self._reporter = reporter or _Reporter(callback)
+        self._start = start
+        self._end = end
+
+    def fraction(self, done: float) -> None:
+        done = min(max(done, 0.0), 1.0)
+        self._reporter.report(self._start + int((self._end - self._start) * done))
+
+    def span(self, start: int, end: int) -> Progress:
+        """A sub-range given in percent of this one."""
+        width = self._end - self._start
+        return Progress(
+            self._reporter.callback,
+            self._start + width * start // 100,
+            self._start + width * end // 100,
+            reporter=self._reporter,
+        )
+
+
+@dataclass
+class Output:
+    """The temporary file an operation writes, and scratch files to clean up."""
+
+    dest: Path
+    path: Path
+    _scratch: list[Path] = field(default_factory=list)
+
+    def scratch(self, label: str, suffix: str) -> Path:
+        path = self.dest.with_name(f".{self.dest.stem}.{secrets.token_hex(4)}.{label}{suffix}")
+        self._scratch.append(path)
+        return path
+
+    def cleanup(self) -> None:
+        for path in [self.path, *self._scratch]:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(dest: Path) -> Iterator[Output]:
+    """Yield a temporary path next to `dest`; rename it to `dest` only on success.
+
+    Errors from the media libraries become an `EngineError` with a message fit
+    for the creator; the library's own text (which names files) goes to the log.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.{secrets.token_hex(4)}.part{dest.suffix}")
+    output = Output(dest=dest, path=tmp)
+    try:
+        yield output
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise EngineError("The engine produced no output.")
+        os.replace(tmp, dest)
+    except av.FFmpegError as exc:
+        logger.warning("media library error writing %s: %s", dest.name, exc)
+        raise EngineError("The video could not be processed: it may be damaged.") from exc
+    finally:
+        output.cleanup()
+
+
+@dataclass(frozen=True)
+class Colour:
+    """Colour tags written into the H.264 stream (FFmpeg's AVCOL_* numbers)."""
+
+    space: int
+    primaries: int
+    trc: int
+    range: int
+
+
+# cv2's RGB to I420 conversion is BT.601 limited range (white is Y=235); saying
+# so in the stream stops players from guessing BT.709 for HD sizes.
+RGB_CONVERSION = Colour(space=6, primaries=1, trc=1, range=1)
+
+
+class H264Writer:
+    """Encode frames to an MP4 with libx264, yuv420p, `+faststart`.
+
+    Encoding runs in a second thread: PyAV releases the GIL inside the codec,
+    so drawing the next frame overlaps with encoding the last one. `threads`
+    is fixed rather than automatic because x264's output depends on its thread
+    count, and generated clips must be byte-identical for the same prompt and
+    seed on any machine.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        *,
+        fps: Fraction | int = FPS,
+        crf: int = 20,
+        preset: str = "veryfast",
+        threads: int = 2,
+        colour: Colour = RGB_CONVERSION,
+    ) -> None:
+        if width % 2 or height % 2:
+            raise EngineError("Video width and height must be even.")
+        self.width = width
+        self.height = height
+        self.frames = 0
+        self._container = av.open(
+            str(path), "w", format="mp4", container_options={"movflags": "+faststart"}
+        )
+        stream = self._container.add_stream("libx264", rate=fps)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "yuv420p"
+        context = stream.codec_context
+        context.colorspace = colour.space
+        context.color_primaries = colour.primaries
+        context.color_trc = colour.trc
+        context.color_range = colour.range
+        context.options = {"preset": preset, "crf": str(crf), "threads": str(threads)}
+        self._stream = stream
+        self._queue: queue.Queue[NDArray[np.uint8] | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._encode_loop, daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> H264Writer:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.close(abort=exc is not None)
+
+    def write_rgb(self, frame: NDArray[np.uint8]) -> None:
+        if frame.shape != (self.height, self.width, 3):
+            raise ValueError(f"frame shape {frame.shape} does not match the writer")
+        self.write_i420(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420))
+
+    def write_i420(self, planes: NDArray[np.uint8]) -> None:
+        """Write one frame given as I420 planes stacked in one (h * 3 / 2, w) array."""
+        self._check()
+        self._queue.put(planes)
+        self.frames += 1
+
+    def close(self, *, abort: bool = False) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread.is_alive():
+            if abort:
+                self._drain()
+            self._queue.put(None)
+            self._thread.join()
+        try:
+            if not abort:
+                self._check()
+        finally:
+            self._container.close()
+
+    def _drain(self) -> None:
+        # On abort the encoder thread may be blocked on a full queue: empty it.
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _encode_loop(self) -> None:
+        index = 0
+        try:
+            while (planes := self._queue.get()) is not None:
+                frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+                frame.pts = index
+                index += 1
+                for packet in self._stream.encode(frame):
+                    self._container.mux(packet)
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        except BaseException as exc:  # handed to the producer thread
+            self._error = exc
+            self._drain()
+            # Keep consuming so the producer never blocks on a dead consumer.
+            while self._queue.get() is not None:
+                pass
+
+
+@cache
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+def run_ffmpeg(
+    args: list[str], *, duration_seconds: float, progress: Progress, failure: str
+) -> None:
+    """Run the ffmpeg binary, reporting progress from its `-progress` output.
+
+    `failure` is the creator-facing message if ffmpeg fails; its own error text
+    goes to the log.
+    """
+    command = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+        "-y",
+        *args,
+    ]
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                key, _, value = line.decode("ascii", "replace").strip().partition("=")
+                if key == "out_time_us" and value.lstrip("-").isdigit() and duration_seconds > 0:
+                    progress.fraction(int(value) / 1e6 / duration_seconds)
+            code = process.wait()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        if code != 0:
+            stderr.seek(0)
+            logger.warning("ffmpeg exited with %s: %s", code, stderr.read()[-2000:].decode())
+            raise EngineError(failure)
+
+
+def mux_audio(video_only: Path, audio_source: Path, dest: Path) -> None:
+    """Put the source's first audio stream next to our video, copying it if MP4 allows."""
+    for audio_codec in (["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]):
+        args = ["-i", str(video_only), "-i", str(audio_source)]
+        args += ["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio_codec]
+        args += ["-movflags", "+faststart", "-f", "mp4", str(dest)]
+        try:
+            run_ffmpeg(
+                args,
+                duration_seconds=0,
+                progress=Progress(no_progress),
+                failure="The audio track could not be kept.",
+            )
+            return
+        except EngineError:
+            if audio_codec[1] != "copy":
+                raise
+            logger.info("audio copy refused by the MP4 muxer; re-encoding to AAC")

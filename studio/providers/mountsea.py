@@ -1,0 +1,411 @@
+"""Mountsea's Google Gemini gateway (`https://api.mountsea.ai`, `/gemini/...`).
+
+Contract (see shared/docs/upstream-contracts.md §1): JSON creates answer
+`201 {"taskId"}`; one status endpoint serves every task; images travel as
+public URLs; the removal mask is an inline base64 JPEG. Where the video URL and
+the mediaId sit in a finished task is not documented, so parsing accepts every
+shape seen in the wild and the whole answer is kept as `PollResult.raw`.
+
+Upsampling (1080p / 4K / GIF) is left out on purpose: the documented page for
+`/video/upsample` was not found and guessing an endpoint would spend money on
+requests that cannot work.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from studio.providers.base import (
+    ModelSpec,
+    PollResult,
+    Provider,
+    ProviderError,
+    Submission,
+    SubmitOutcomeUnknown,
+    SubmitRequest,
+    UpstreamState,
+    redact,
+)
+from studio.providers.http import (
+    API_TIMEOUT,
+    ClientHolder,
+    DownloadError,
+    build_client,
+    create_error,
+    create_transport_error,
+    download_to_file,
+    failure_reason,
+    first_str,
+    json_or_none,
+    poll_error,
+    poll_transport_error,
+)
+
+GENERATE_PATH = "/gemini/video/generate"
+REMOVE_PATH = "/gemini/video/object/remove"
+RESULT_PATH = "/gemini/task/result"
+
+REMOVAL_MODEL = "object_remove"
+INGREDIENTS_MODEL = "veo31_fast_ingredients"
+
+_T2V_I2V = {"text2video": (0, 0), "img2video": (1, 2)}
+
+
+def _generation_model(name: str, label: str, cost: int, note: str = "") -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        label=label,
+        modes=frozenset(_T2V_I2V),
+        image_counts=dict(_T2V_I2V),
+        cost=cost,
+        note=note,
+    )
+
+
+# Credits are Studio's defaults, roughly in proportion to the gateways' prices;
+# operators override them with STUDIO_COSTS ("mountsea:veo31_quality=120").
+MODELS: tuple[ModelSpec, ...] = (
+    _generation_model("veo2_fast", "Veo 2 Fast", 10),
+    _generation_model("veo2_quality", "Veo 2 Quality", 25),
+    _generation_model("veo3_fast", "Veo 3 Fast", 30),
+    _generation_model("veo3_quality", "Veo 3 Quality", 70),
+    _generation_model("veo31_fast", "Veo 3.1 Fast", 40),
+    _generation_model("veo31_quality", "Veo 3.1 Quality", 100),
+    ModelSpec(
+        name=INGREDIENTS_MODEL,
+        label="Veo 3.1 Fast (ingredients)",
+        modes=frozenset({"ingredients2video"}),
+        image_counts={"ingredients2video": (1, 3)},
+        cost=45,
+        note="One to three reference images of people, objects or styles.",
+    ),
+    ModelSpec(
+        name=REMOVAL_MODEL,
+        label="Object removal",
+        modes=frozenset({"removal"}),
+        aspect_ratios=(),
+        cost=40,
+        note="Removes the masked object from a video this gateway made.",
+    ),
+)
+_MODELS_BY_NAME = {spec.name: spec for spec in MODELS}
+
+# Status words -> our state. The first three are documented waiting states;
+# "queued"/"running" are seen in third-party clients.
+_STATES: dict[str, UpstreamState] = {
+    "pending": "queued",
+    "ready": "queued",
+    "assigned": "queued",
+    "queued": "running",
+    "processing": "running",
+    "running": "running",
+    "completed": "succeeded",
+    "failed": "failed",
+    "timeout": "failed",
+    "cancelled": "cancelled",
+}
+
+_URL_KEYS = ("videoUrl", "video_url", "url", "uri", "fileUrl", "downloadUrl")
+_URL_LIST_KEYS = ("videoUrls", "video_urls", "urls", "videos")
+_MEDIA_KEYS = ("mediaId", "videoId", "mediaGenerationId", "media_id", "id")
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def find_video(result: Any) -> tuple[str, str]:
+    """(video URL, mediaId) from a task's `result`, whichever shape it has."""
+    if _is_url(result):
+        return str(result), ""
+    if isinstance(result, list):
+        for item in result:
+            url, media_id = find_video(item)
+            if url:
+                return url, media_id
+        return "", ""
+    if not isinstance(result, dict):
+        return "", ""
+    url = ""
+    for key in _URL_KEYS:
+        if _is_url(result.get(key)):
+            url = str(result[key])
+            break
+    media_id = first_str(result, *_MEDIA_KEYS)
+    if not url:
+        for key in (*_URL_LIST_KEYS, "video"):
+            nested_url, nested_id = find_video(result.get(key))
+            if nested_url:
+                url, media_id = nested_url, media_id or nested_id
+                break
+    return url, media_id
+
+
+def _mask_base64(path: Path) -> str:
+    """The mask as base64 JPEG; a PNG mask from the painter is converted."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProviderError(
+            f"the mask file cannot be read ({exc.strerror})", permanent=True, reason="validation"
+        ) from None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "JPEG":
+                buffer = io.BytesIO()
+                image.convert("L").save(buffer, format="JPEG", quality=95)
+                data = buffer.getvalue()
+    except (UnidentifiedImageError, OSError):
+        raise ProviderError(
+            "the mask is not an image", permanent=True, reason="validation"
+        ) from None
+    return base64.b64encode(data).decode("ascii")
+
+
+class MountseaProvider(Provider):
+    name = "mountsea"
+    label = "Mountsea (Veo)"
+    can_cancel = False
+    first_poll_delay = 5.0
+    poll_interval = 5.0
+    max_poll_interval = 20.0
+    deadline = 30 * 60.0
+    max_prompt_chars = 4000
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
+        download_timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self.base_url = (base_url if base_url is not None else settings.STUDIO_MOUNTSEA_URL).rstrip(
+            "/"
+        )
+        self._key = api_key if api_key is not None else settings.STUDIO_MOUNTSEA_KEY
+        self._download_timeout = download_timeout
+        # No default auth header: the same client downloads results from
+        # foreign hosts, which must never see the key.
+        self._holder = ClientHolder(
+            lambda: build_client(
+                base_url=self.base_url, timeout=timeout or API_TIMEOUT, transport=transport
+            )
+        )
+
+    def __repr__(self) -> str:
+        return f"<MountseaProvider {self.base_url}>"
+
+    # -- configuration ---------------------------------------------------------
+
+    def is_configured(self) -> bool:
+        return bool(self._key and self.base_url)
+
+    def models(self) -> tuple[ModelSpec, ...]:
+        return MODELS
+
+    def close(self) -> None:
+        self._holder.close()
+
+    def __del__(self) -> None:
+        # A caller that forgets close() must not leak a socket.
+        holder = getattr(self, "_holder", None)
+        if holder is not None:
+            holder.close()
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}"}
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self._key)
+
+    def _invalid(self, message: str) -> ProviderError:
+        return ProviderError(self._clean(message), permanent=True, reason="validation")
+
+    # -- submit ----------------------------------------------------------------
+
+    def build_body(self, request: SubmitRequest) -> tuple[str, dict[str, Any]]:
+        """The path and JSON body for a request, or a validation ProviderError."""
+        spec = _MODELS_BY_NAME.get(request.model)
+        if spec is None:
+            raise self._invalid(f"Mountsea has no model {request.model!r}")
+        if request.mode not in spec.modes:
+            raise self._invalid(f"{spec.label} cannot do {request.mode}")
+        if len(request.prompt) > self.max_prompt_chars:
+            raise self._invalid(
+                f"the prompt is {len(request.prompt)} characters; Mountsea takes at most "
+                f"{self.max_prompt_chars}"
+            )
+        if request.mode == "removal":
+            return REMOVE_PATH, self._removal_body(request)
+        if not request.prompt.strip():
+            raise self._invalid("Mountsea needs a prompt")
+        if request.aspect_ratio not in spec.aspect_ratios:
+            raise self._invalid(f"Mountsea has no aspect ratio {request.aspect_ratio!r}")
+        low, high = spec.images_for(request.mode)
+        count = len(request.images)
+        if not low <= count <= high:
+            wanted = f"{low}" if low == high else f"{low} to {high}"
+            raise self._invalid(
+                f"{request.mode} on {spec.label} takes {wanted} images, not {count}"
+            )
+        body: dict[str, Any] = {
+            "prompt": request.prompt,
+            "action": request.mode,
+            "model": request.model,
+            "aspectRatio": request.aspect_ratio,
+        }
+        if count:
+            body["imageList"] = self._image_urls(request)
+        return GENERATE_PATH, body
+
+    def _image_urls(self, request: SubmitRequest) -> list[str]:
+        images = list(request.images)
+        if request.mode == "img2video":
+            roles = [image.role for image in images]
+            if (
+                roles.count("start") != 1
+                or len(set(roles)) != len(roles)
+                or not set(roles) <= {"start", "end"}
+            ):
+                raise self._invalid(
+                    "frames to video takes one start frame and at most one end frame"
+                )
+            images.sort(key=lambda image: image.role != "start")
+        urls = []
+        for image in images:
+            if not _is_url(image.url):
+                raise self._invalid("Mountsea needs a public http(s) link for every image")
+            urls.append(image.url)
+        return urls
+
+    def _removal_body(self, request: SubmitRequest) -> dict[str, Any]:
+        source = request.source_video
+        if source is None or not source.media_id:
+            raise self._invalid(
+                "object removal needs a video made by Mountsea (its mediaId is unknown)"
+            )
+        if request.mask_path is None:
+            raise self._invalid("object removal needs a mask")
+        return {
+            "videoId": source.media_id,
+            "imageMask": _mask_base64(request.mask_path),
+            "prompt": request.prompt,
+        }
+
+    def submit(self, request: SubmitRequest) -> Submission:
+        path, body = self.build_body(request)
+        client = self._holder.get()
+        try:
+            response = client.post(path, json=body, headers=self._auth())
+        except httpx.TransportError as exc:
+            raise create_transport_error("Mountsea", exc) from None
+        if not response.is_success:
+            raise create_error("Mountsea", response, (self._key,))
+        payload = json_or_none(response)
+        task_id = first_str(payload, "taskId", "task_id", "id")
+        if not task_id and isinstance(payload, dict):
+            task_id = first_str(payload.get("data"), "taskId", "task_id", "id")
+        if not task_id:
+            snippet = self._clean(" ".join(response.text.split())[:200])
+            raise SubmitOutcomeUnknown(
+                f"Mountsea accepted the job (HTTP {response.status_code}) but its answer has no "
+                f"taskId: {snippet!r}",
+                status_code=response.status_code,
+            )
+        return Submission(upstream_id=task_id, raw=payload)
+
+    # -- poll ------------------------------------------------------------------
+
+    def poll(self, upstream_id: str) -> PollResult:
+        client = self._holder.get()
+        try:
+            response = client.get(RESULT_PATH, params={"taskId": upstream_id}, headers=self._auth())
+        except httpx.TransportError as exc:
+            raise poll_transport_error("Mountsea", exc) from None
+        if not response.is_success:
+            raise poll_error("Mountsea", response, (self._key,))
+        payload = json_or_none(response)
+        if not isinstance(payload, dict):
+            raise ProviderError(
+                f"Mountsea answered a status read with something that is not a JSON object "
+                f"(HTTP {response.status_code})",
+                permanent=False,
+                status_code=response.status_code,
+            )
+        return self.parse_result(payload)
+
+    def parse_result(self, payload: dict[str, Any]) -> PollResult:
+        body = payload
+        if "status" not in body and isinstance(body.get("data"), dict):
+            body = body["data"]
+        word = str(body.get("status") or "").strip()
+        status = word.lower()
+        state: UpstreamState = _STATES.get(status, "unknown")
+        progress = body.get("progress")
+        progress = (
+            max(0, min(100, int(progress)))
+            if isinstance(progress, int | float) and not isinstance(progress, bool)
+            else None
+        )
+        base = PollResult(state=state, upstream_status=word[:60], raw=payload, progress=progress)
+        message = self._clean(
+            first_str(body, "errorMessage", "error_message", "message", "error")[:500]
+        )
+        if state == "succeeded":
+            url, media_id = find_video(body.get("result"))
+            if not url:
+                url, media_id = find_video(body)
+            if not url:
+                return replace(
+                    base,
+                    state="failed",
+                    error_message="Mountsea finished the task but returned no video",
+                    fail_reason="no_output",
+                    media_id=media_id,
+                )
+            return replace(base, video_url=url, media_id=media_id)
+        if status == "timeout":
+            return replace(
+                base,
+                state="failed",
+                error_message=message or "Mountsea gave up on the task (timeout)",
+                fail_reason="timeout",
+            )
+        if state == "failed":
+            return replace(
+                base,
+                state="failed",
+                error_message=message or "Mountsea reported the task failed",
+                fail_reason=failure_reason(message),
+            )
+        if state == "cancelled":
+            return replace(
+                base,
+                state="cancelled",
+                error_message=message or "Mountsea cancelled the task",
+                fail_reason="cancelled_upstream",
+            )
+        return base
+
+    # -- download --------------------------------------------------------------
+
+    def download(self, upstream_id: str, result: PollResult, dest: Path) -> str:
+        url = result.video_url or find_video(result.raw.get("result"))[0]
+        if not url:
+            raise DownloadError("Mountsea returned no video link", reason="no_output")
+        try:
+            return download_to_file(self._holder.get(), url, dest, timeout=self._download_timeout)
+        except ProviderError as exc:
+            exc.message = self._clean(exc.message)
+            exc.args = (exc.message,)
+            raise

@@ -1,0 +1,157 @@
+"""Fixtures for the gateway providers: recorded payloads and the sandbox gateway.
+
+Self-contained on purpose; shared fixtures may later move to tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from studio.providers.mountsea import MountseaProvider
+from studio.providers.openai_videos import OpenAIVideosProvider
+from studio.sandbox import SandboxHandle, start_sandbox
+
+PAYLOADS = Path(__file__).parent / "payloads"
+SECRET = "sk-live-SECRET-key-123456"
+# Short timeouts: the sandbox's read_timeout fault sleeps longer than this.
+TEST_TIMEOUT = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+
+
+def payload(name: str) -> dict[str, Any]:
+    """A recorded answer, e.g. payload("mountsea/result_completed_video_url")."""
+    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
+    return data
+
+
+def replay(name: str) -> httpx.Response:
+    data = payload(name)
+    headers = dict(data.get("headers", {}))
+    if "body" in data:
+        return httpx.Response(data["status"], json=data["body"], headers=headers)
+    return httpx.Response(data["status"], text=data["text"], headers=headers)
+
+
+class Recorder:
+    """A MockTransport that answers from payload files and remembers requests."""
+
+    def __init__(self, *answers: str | httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        if isinstance(answer, httpx.Response):
+            return answer
+        return replay(answer)
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+@pytest.fixture
+def mountsea_replay() -> Iterator[Callable[..., tuple[MountseaProvider, Recorder]]]:
+    made: list[MountseaProvider] = []
+
+    def make(*answers: str | httpx.Response | Exception) -> tuple[MountseaProvider, Recorder]:
+        recorder = Recorder(*answers)
+        provider = MountseaProvider(
+            base_url="https://api.mountsea.example",
+            api_key=SECRET,
+            transport=recorder.transport,
+        )
+        made.append(provider)
+        return provider, recorder
+
+    yield make
+    for provider in made:
+        provider.close()
+
+
+@pytest.fixture
+def openai_replay() -> Iterator[Callable[..., tuple[OpenAIVideosProvider, Recorder]]]:
+    made: list[OpenAIVideosProvider] = []
+
+    def make(
+        *answers: str | httpx.Response | Exception, auth: str = "raw"
+    ) -> tuple[OpenAIVideosProvider, Recorder]:
+        recorder = Recorder(*answers)
+        provider = OpenAIVideosProvider(
+            base_url="https://gateway.example/v1",
+            api_key=SECRET,
+            auth=auth,
+            transport=recorder.transport,
+        )
+        made.append(provider)
+        return provider, recorder
+
+    yield make
+    for provider in made:
+        provider.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxHandle]:
+    handle = start_sandbox(key="sandbox-test-key", step_seconds=0.05)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxHandle) -> Iterator[SandboxHandle]:
+    """The running sandbox, emptied before and after each test."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.reset()
+
+
+@pytest.fixture
+def allow_private(settings: Any) -> None:
+    settings.STUDIO_ALLOW_PRIVATE_URLS = True
+
+
+@pytest.fixture
+def sandbox_mountsea(sandbox: SandboxHandle, allow_private: None) -> Iterator[MountseaProvider]:
+    provider = MountseaProvider(base_url=sandbox.url, api_key=sandbox.key, timeout=TEST_TIMEOUT)
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def sandbox_openai(sandbox: SandboxHandle, allow_private: None) -> Iterator[OpenAIVideosProvider]:
+    provider = OpenAIVideosProvider(
+        base_url=sandbox.url, api_key=sandbox.key, auth="raw", timeout=TEST_TIMEOUT
+    )
+    yield provider
+    provider.close()
+
+
+def make_image(path: Path, fmt: str = "PNG", size: tuple[int, int] = (64, 36)) -> Path:
+    image = Image.new("RGB", size, (200, 40, 40))
+    image.save(path, format=fmt)
+    return path
+
+
+def make_mask(path: Path, fmt: str = "JPEG") -> Path:
+    image = Image.new("L", (64, 36), 0)
+    image.paste(255, (20, 10, 40, 26))
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    path.write_bytes(buffer.getvalue())
+    return path

@@ -1,0 +1,284 @@
+"""The safe download helper, the client factory and Retry-After parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from studio.providers.http import (
+    DownloadError,
+    build_client,
+    check_url,
+    download_to_file,
+    parse_retry_after,
+)
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200
+
+
+def public_resolver(host: str, port: int) -> list[str]:
+    return {"cdn.example": ["93.184.216.34"], "evil.example": ["93.184.216.35", "10.0.0.5"]}.get(
+        host, ["93.184.216.36"]
+    )
+
+
+def client_for(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
+    return build_client(transport=httpx.MockTransport(handler))
+
+
+def fetch(handler: Callable[[httpx.Request], httpx.Response], dest: Path, url: str, **kw: object):
+    with client_for(handler) as client:
+        return download_to_file(
+            client, url, dest, resolver=public_resolver, allow_private=False, **kw
+        )
+
+
+def test_a_video_is_streamed_into_the_destination_file(tmp_path: Path) -> None:
+    dest = tmp_path / "out" / "video.mp4"
+    kind = fetch(
+        lambda r: httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"}),
+        dest,
+        "https://cdn.example/v.mp4",
+    )
+    assert kind == "video/mp4"
+    assert dest.read_bytes() == MP4
+    assert list(dest.parent.iterdir()) == [dest]
+
+
+def test_octet_stream_is_accepted_when_the_bytes_are_an_mp4(tmp_path: Path) -> None:
+    kind = fetch(
+        lambda r: httpx.Response(
+            200, content=MP4, headers={"content-type": "application/octet-stream"}
+        ),
+        tmp_path / "v.mp4",
+        "https://cdn.example/v",
+    )
+    assert kind == "video/mp4"
+
+
+def test_octet_stream_without_an_mp4_signature_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="not a video") as caught:
+        fetch(
+            lambda r: httpx.Response(
+                200,
+                content=b"GIF89a" + b"\x00" * 50,
+                headers={"content-type": "application/octet-stream"},
+            ),
+            tmp_path / "v.mp4",
+            "https://cdn.example/v",
+        )
+    assert caught.value.permanent
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_html_page_is_refused_as_not_a_video(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="text/html"):
+        fetch(
+            lambda r: httpx.Response(
+                200, text="<html>login</html>", headers={"content-type": "text/html"}
+            ),
+            tmp_path / "v.mp4",
+            "https://cdn.example/v",
+        )
+
+
+def test_a_declared_size_over_the_cap_is_refused_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="over the 100 byte limit"):
+        fetch(
+            lambda r: httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"}),
+            tmp_path / "v.mp4",
+            "https://cdn.example/v",
+            max_bytes=100,
+        )
+
+
+def test_a_stream_growing_past_the_cap_is_cut_and_leaves_no_file(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        chunks = iter([MP4] * 10)
+        return httpx.Response(200, content=chunks, headers={"content-type": "video/mp4"})
+
+    with pytest.raises(DownloadError, match="limit"):
+        fetch(handler, tmp_path / "v.mp4", "https://cdn.example/v", max_bytes=1000)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_size_cap_defaults_to_the_setting(tmp_path: Path, settings) -> None:
+    settings.STUDIO_MAX_RESULT_BYTES = 50
+    with pytest.raises(DownloadError, match="50 byte limit"):
+        fetch(
+            lambda r: httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"}),
+            tmp_path / "v.mp4",
+            "https://cdn.example/v",
+        )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/v.mp4",
+        "http://10.1.2.3/v.mp4",
+        "http://192.168.0.10/v.mp4",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/v.mp4",
+        "http://[::ffff:127.0.0.1]/v.mp4",
+        "http://0.0.0.0/v.mp4",
+        "http://100.64.0.1/v.mp4",
+    ],
+)
+def test_private_and_loopback_addresses_are_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(DownloadError, match="private or loopback") as caught:
+        fetch(lambda r: httpx.Response(200, content=MP4), tmp_path / "v.mp4", url)
+    assert caught.value.permanent
+
+
+def test_a_host_with_any_private_address_is_refused() -> None:
+    with pytest.raises(DownloadError, match="evil.example"):
+        check_url(
+            httpx.URL("https://evil.example/v.mp4"), allow_private=False, resolver=public_resolver
+        )
+
+
+def test_a_host_that_does_not_resolve_is_a_transient_error() -> None:
+    def failing(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    with pytest.raises(DownloadError) as caught:
+        check_url(httpx.URL("https://gone.example/"), allow_private=False, resolver=failing)
+    assert not caught.value.permanent
+
+
+@pytest.mark.parametrize("url", ["ftp://cdn.example/v.mp4", "file:///etc/passwd"])
+def test_only_http_and_https_are_followed(tmp_path: Path, url: str) -> None:
+    with pytest.raises(DownloadError, match="only http"):
+        fetch(lambda r: httpx.Response(200, content=MP4), tmp_path / "v.mp4", url)
+
+
+def test_private_addresses_are_allowed_when_the_setting_says_so(tmp_path: Path, settings) -> None:
+    settings.STUDIO_ALLOW_PRIVATE_URLS = True
+    with client_for(
+        lambda r: httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
+    ) as client:
+        assert (
+            download_to_file(client, "http://127.0.0.1:9/v.mp4", tmp_path / "v.mp4") == "video/mp4"
+        )
+
+
+def test_redirects_are_followed_and_each_hop_is_checked(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.host == "cdn.example":
+            return httpx.Response(302, headers={"location": "https://files.example/real.mp4"})
+        return httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
+
+    fetch(handler, tmp_path / "v.mp4", "https://cdn.example/v.mp4")
+    assert seen == ["https://cdn.example/v.mp4", "https://files.example/real.mp4"]
+
+
+def test_a_redirect_to_a_private_address_is_refused(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest"})
+
+    with pytest.raises(DownloadError, match="private or loopback"):
+        fetch(handler, tmp_path / "v.mp4", "https://cdn.example/v.mp4")
+
+
+def test_more_than_three_redirects_are_refused(tmp_path: Path) -> None:
+    count = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal count
+        count += 1
+        return httpx.Response(302, headers={"location": f"/hop{count}"})
+
+    with pytest.raises(DownloadError, match="more than 3 redirects"):
+        fetch(handler, tmp_path / "v.mp4", "https://cdn.example/v.mp4")
+    assert count == 4
+
+
+def test_auth_headers_go_only_to_the_trusted_origin(tmp_path: Path) -> None:
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = request.headers.get("authorization")
+        if request.url.host == "gateway.example":
+            return httpx.Response(302, headers={"location": "https://cdn.example/v.mp4"})
+        return httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
+
+    fetch(
+        handler,
+        tmp_path / "v.mp4",
+        "https://gateway.example/v1/videos/1/content",
+        headers={"Authorization": "Bearer secret"},
+        trusted_origin="https://gateway.example",
+    )
+    assert seen == {"gateway.example": "Bearer secret", "cdn.example": None}
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent", "reason"),
+    [
+        (404, True, "expired"),
+        (410, True, "expired"),
+        (403, True, "expired"),
+        (500, False, "download"),
+        (429, False, "download"),
+    ],
+)
+def test_error_answers_are_classified(
+    tmp_path: Path, status: int, permanent: bool, reason: str
+) -> None:
+    with pytest.raises(DownloadError) as caught:
+        fetch(
+            lambda r: httpx.Response(status, text="nope"),
+            tmp_path / "v.mp4",
+            "https://cdn.example/v",
+        )
+    assert caught.value.permanent is permanent
+    assert caught.value.reason == reason
+    assert caught.value.status_code == status
+
+
+def test_a_connection_failure_is_transient(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    with pytest.raises(DownloadError) as caught:
+        fetch(handler, tmp_path / "v.mp4", "https://cdn.example/v")
+    assert not caught.value.permanent
+
+
+def test_an_empty_answer_is_no_output(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError) as caught:
+        fetch(
+            lambda r: httpx.Response(200, content=b"", headers={"content-type": "video/mp4"}),
+            tmp_path / "v.mp4",
+            "https://cdn.example/v",
+        )
+    assert caught.value.reason == "no_output"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), (" 2.5 ", 2.5), ("-3", 0.0), ("soon", None), ("", None), (None, None)],
+)
+def test_retry_after_seconds_are_parsed(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header) == expected
+
+
+def test_retry_after_as_an_http_date_is_turned_into_seconds() -> None:
+    now = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
+    assert parse_retry_after("Tue, 14 Nov 2023 22:13:50 GMT", now=now) == pytest.approx(30.0)
+    assert parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", now=now) == 0.0
+
+
+def test_the_client_factory_uses_the_given_timeout_and_never_follows_redirects() -> None:
+    timeout = httpx.Timeout(1.0, read=2.0)
+    with build_client(base_url="https://x.example", timeout=timeout) as client:
+        assert client.timeout == timeout
+        assert client.follow_redirects is False
+        assert client.headers["user-agent"].startswith("Studio/")
