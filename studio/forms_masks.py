@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from django import forms
@@ -43,6 +44,8 @@ class MaskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    idempotency_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
     def __init__(
         self,
         *args: Any,
@@ -63,6 +66,8 @@ class MaskForm(forms.Form):
         reuse = cast(forms.ModelChoiceField, self.fields["reuse_mask"])
         reuse.queryset = video.masks.order_by("-created_at")
         self.normalized: mask_service.NormalizedMask | None = None
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4())
 
     def clean_frame_seconds(self) -> float:
         value: float = self.cleaned_data["frame_seconds"]

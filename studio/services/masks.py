@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import uuid
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -315,6 +316,7 @@ def submit_removal(
     prompt: str = "",
     mask: NormalizedMask | None = None,
     reuse: Mask | None = None,
+    idempotency_key: uuid.UUID | None = None,
 ) -> Job:
     """Store the mask (or take an earlier one) and create the removal job, together or not at all.
 
@@ -323,6 +325,11 @@ def submit_removal(
     """
     from studio.services import jobs
 
+    if idempotency_key is not None:
+        # The same form posted twice (a double click, a reload): one job, one mask.
+        existing = Job.objects.filter(idempotency_key=idempotency_key, team=video.team).first()
+        if existing is not None:
+            return existing
     reason = refusal(video)
     if reason:
         raise MaskError(reason)
@@ -350,6 +357,7 @@ def submit_removal(
                 params={"frame_seconds": frame_seconds},
                 source_video=video,
                 mask=stored or reuse,
+                idempotency_key=idempotency_key,
             )
     except Exception:
         # The row went with the transaction; its file did not.

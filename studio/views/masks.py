@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from studio.forms_masks import MaskForm
 from studio.models import Job, Mask, Membership, Video
 from studio.services import masks as mask_service
+from studio.services.jobs import JobRequestError
 from studio.services.masks import MaskError
 from studio.typing import AuthedRequest
 from studio.views.access import membership_for, require_editor
@@ -85,8 +86,6 @@ def painter(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         routes=routes,
     )
     if request.method == "POST" and form.is_valid():
-        from studio.services.jobs import JobRequestError
-
         try:
             job = mask_service.submit_removal(
                 video=video,
@@ -96,6 +95,7 @@ def painter(request: AuthedRequest, video_id: UUID) -> HttpResponse:
                 prompt=form.cleaned_data["prompt"],
                 mask=form.normalized,
                 reuse=form.cleaned_data["reuse_mask"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except MaskError as exc:
             form.add_error(None, str(exc))

@@ -48,6 +48,15 @@
     try { window.localStorage.setItem(STORAGE_KEY, JSON.stringify(settings)); } catch (e) { /* private mode */ }
   }
 
+  function uuid4() {
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
   function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
 
   function isTextEntry(el) {
@@ -652,6 +661,8 @@
 
   Painter.prototype.changed = function (message, box) {
     this.version++;
+    // A changed mask is a new request; the same mask sent twice is one job.
+    if (this.form && this.form.elements.idempotency_key) this.form.elements.idempotency_key.value = uuid4();
     if (this.previewing && box) this.refreshPreview(box);
     this.refreshState(message);
   };
