@@ -92,6 +92,7 @@ class Route:
     provider: str
     model: str
     label: str
+    name: str  # in a sentence: "queued on {name}"
     reason: str = ""
 
     @property
@@ -173,8 +174,8 @@ def routes(video: Video) -> list[Route]:
         mountsea = "The Mountsea gateway is not configured on this Studio."
     local = "" if _provider_enabled("local") else "The local engine is turned off on this Studio."
     return [
-        Route(*MOUNTSEA_ROUTE, label="Mountsea (Veo object removal)", reason=mountsea),
-        Route(*LOCAL_ROUTE, label="Local engine (offline, free)", reason=local),
+        Route(*MOUNTSEA_ROUTE, "Mountsea (Veo object removal)", "Mountsea", reason=mountsea),
+        Route(*LOCAL_ROUTE, "Local engine (offline, free)", "the local engine", reason=local),
     ]
 
 

@@ -104,8 +104,8 @@ def painter(request: AuthedRequest, video_id: UUID) -> HttpResponse:
                 for problem in problems:
                     form.add_error(None, problem)
         else:
-            label = next(r.label for r in routes if r.provider == job.provider)
-            messages.success(request, f"Object removal queued on {label}.")
+            name = next(r.name for r in routes if r.provider == job.provider)
+            messages.success(request, f"Object removal queued on {name}.")
             return redirect(_after_submit_url(job))
     return render(
         request,
