@@ -27,7 +27,8 @@ ALPHA_AT = """([x, y]) => document.querySelector('[data-paint]')
     .getContext('2d').getImageData(x, y, 1, 1).data[3]"""
 PREVIEW_AT = """([x, y]) => Array.from(document.querySelector('[data-preview]')
     .getContext('2d').getImageData(x, y, 1, 1).data)"""
-STATS = "() => { const s = window.__maskPainterStats; return {count: s.count, p50: s.p50, p95: s.p95, max: s.max}; }"  # noqa: E501
+STATS = """() => { const s = window.__maskPainterStats;
+    return {count: s.count, p50: s.p50, p95: s.p95, max: s.max, strokeEnd: s.strokeEnd}; }"""
 
 
 @dataclass

@@ -21,6 +21,7 @@
   var ZOOM_MIN = 1;
   var ZOOM_MAX = 16;
   var STATS_LIMIT = 20000;
+  var TILE = 128;
 
   // -- timing, read by the browser test and the benchmark -----------------------------
   var samples = [];
@@ -28,6 +29,11 @@
   function record(ms) {
     if (samples.length >= STATS_LIMIT) samples.shift();
     samples.push(ms);
+  }
+  var commits = [];
+  function recordCommit(ms) {
+    if (commits.length >= STATS_LIMIT) commits.shift();
+    commits.push(ms);
   }
   function publishStats() {
     if (!samples.length) return;
@@ -37,8 +43,20 @@
     stats.p50 = pick(0.5);
     stats.p95 = pick(0.95);
     stats.max = sorted[sorted.length - 1];
+    var ends = commits.slice().sort(function (a, b) { return a - b; });
+    stats.strokeEnd = ends.length ? {
+      count: ends.length,
+      p50: ends[Math.floor(0.5 * ends.length)],
+      p95: ends[Math.min(ends.length - 1, Math.floor(0.95 * ends.length))],
+      max: ends[ends.length - 1],
+    } : null;
   }
-  stats.reset = function () { samples = []; stats.count = stats.p50 = stats.p95 = stats.max = 0; };
+  stats.reset = function () {
+    samples = [];
+    commits = [];
+    stats.count = stats.p50 = stats.p95 = stats.max = 0;
+    stats.strokeEnd = null;
+  };
 
   function loadSettings() {
     try { return JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "{}") || {}; }
@@ -64,6 +82,13 @@
     var tag = el.tagName.toLowerCase();
     if (tag === "textarea" || el.isContentEditable) return true;
     return tag === "input" && !/^(range|radio|checkbox|button|submit|file)$/.test(el.type);
+  }
+
+  function marked(imageData) {
+    var d = imageData.data;
+    var n = 0;
+    for (var i = 3; i < d.length; i += 4) if (d[i] >= THRESHOLD) n++;
+    return n;
   }
 
   // Binarize paint alpha into opaque white (remove) / black (keep) pixels, in place.
@@ -98,6 +123,10 @@
     this.shadow.width = this.W;
     this.shadow.height = this.H;
     this.shadowCtx = this.shadow.getContext("2d", { willReadFrequently: true });
+    this.cols = Math.ceil(this.W / TILE);
+    this.rows = Math.ceil(this.H / TILE);
+    this.white = 0; // pixels marked for removal (alpha >= THRESHOLD)
+    this.content = new Set(); // tiles that may hold paint
     this.undoStack = [];
     this.redoStack = [];
     this.undoBytes = 0;
@@ -277,13 +306,10 @@
     var r = this.size / 2;
     // A pen's eraser end (button 5) erases whatever the tool.
     var erase = this.tool === "eraser" || e.button === 5;
-    this.stroke = {
-      id: e.pointerId, last: p, erase: erase,
-      x0: p.x - r, y0: p.y - r, x1: p.x + r, y1: p.y + r,
-    };
+    this.stroke = { id: e.pointerId, last: p, erase: erase, tiles: new Set() };
     var t0 = performance.now();
     this.drawDot(p, erase);
-    if (this.previewing) this.refreshPreview(this.dirtyBox(p.x - r, p.y - r, p.x + r, p.y + r));
+    this.touch(this.stroke.tiles, p.x - r, p.y - r, p.x + r, p.y + r);
     record(performance.now() - t0);
   };
 
@@ -317,9 +343,7 @@
     }
     ctx.stroke();
     var r = this.size / 2;
-    stroke.x0 = Math.min(stroke.x0, x0 - r); stroke.y0 = Math.min(stroke.y0, y0 - r);
-    stroke.x1 = Math.max(stroke.x1, x1 + r); stroke.y1 = Math.max(stroke.y1, y1 + r);
-    if (this.previewing) this.refreshPreview(this.dirtyBox(x0 - r, y0 - r, x1 + r, y1 + r));
+    this.touch(stroke.tiles, x0 - r, y0 - r, x1 + r, y1 + r);
     record(performance.now() - t0);
   };
 
@@ -337,18 +361,19 @@
     var stroke = this.stroke;
     if (!stroke || e.pointerId !== stroke.id) return;
     this.stroke = null;
-    var box = this.dirtyBox(stroke.x0, stroke.y0, stroke.x1, stroke.y1);
-    if (cancelled) { this.restore(box); return; }
-    this.commit(box, stroke.erase ? "Erase" : "Paint");
+    if (cancelled) { this.restore(stroke.tiles); return; }
+    var t0 = performance.now();
+    this.commit(stroke.tiles, stroke.erase ? "Erase" : "Paint");
+    recordCommit(performance.now() - t0);
     publishStats();
   };
 
   Painter.prototype.startPinch = function () {
     // A second finger turns a stroke into a pinch: take back what the first one painted.
     if (this.stroke) {
-      var s = this.stroke;
+      var tiles = this.stroke.tiles;
       this.stroke = null;
-      this.restore(this.dirtyBox(s.x0, s.y0, s.x1, s.y1));
+      this.restore(tiles);
     }
     var pts = Array.from(this.touches.values());
     this.pinch = {
@@ -498,34 +523,72 @@
     this.ctx.fill();
   };
 
-  Painter.prototype.dirtyBox = function (x0, y0, x1, y1) {
-    var x = clamp(Math.floor(x0) - 2, 0, this.W), y = clamp(Math.floor(y0) - 2, 0, this.H);
-    var r = clamp(Math.ceil(x1) + 2, 0, this.W), b = clamp(Math.ceil(y1) + 2, 0, this.H);
-    return { x: x, y: y, w: r - x, h: b - y };
+  // -- tiles and history ----------------------------------------------------------------
+  //
+  // The frame is cut into TILE x TILE tiles. A stroke remembers the tiles its
+  // segments touched; committing it reads back only those tiles (before from
+  // the shadow canvas, after from the paint canvas), so the cost follows the
+  // painted area, not the frame size. The count of marked pixels is kept up to
+  // date from the same reads: no full-frame scan after a stroke.
+
+  Painter.prototype.touch = function (tiles, x0, y0, x1, y1) {
+    var T = TILE;
+    var c0 = clamp(Math.floor((x0 - 2) / T), 0, this.cols - 1), c1 = clamp(Math.floor((x1 + 2) / T), 0, this.cols - 1);
+    var r0 = clamp(Math.floor((y0 - 2) / T), 0, this.rows - 1), r1 = clamp(Math.floor((y1 + 2) / T), 0, this.rows - 1);
+    for (var row = r0; row <= r1; row++) {
+      for (var col = c0; col <= c1; col++) tiles.add(row * this.cols + col);
+    }
+    if (this.previewing) {
+      var x = c0 * T, y = r0 * T;
+      this.refreshPreview({ x: x, y: y, w: Math.min(this.W, (c1 + 1) * T) - x, h: Math.min(this.H, (r1 + 1) * T) - y });
+    }
   };
 
-  Painter.prototype.fullBox = function () { return { x: 0, y: 0, w: this.W, h: this.H }; };
-
-  // Put back the last committed pixels of a box (a cancelled stroke).
-  Painter.prototype.restore = function (box) {
-    if (!box.w || !box.h) return;
-    this.ctx.putImageData(this.shadowCtx.getImageData(box.x, box.y, box.w, box.h), box.x, box.y);
-    if (this.previewing) this.refreshPreview(box);
+  Painter.prototype.tileRect = function (index) {
+    var x = (index % this.cols) * TILE, y = Math.floor(index / this.cols) * TILE;
+    return { x: x, y: y, w: Math.min(TILE, this.W - x), h: Math.min(TILE, this.H - y) };
   };
 
-  // Record a change of the paint canvas inside `box` as one undo step.
-  Painter.prototype.commit = function (box, label) {
-    if (!box.w || !box.h) return;
-    var before = this.shadowCtx.getImageData(box.x, box.y, box.w, box.h);
-    var after = this.ctx.getImageData(box.x, box.y, box.w, box.h);
-    this.shadowCtx.putImageData(after, box.x, box.y);
-    this.push({ box: box, before: before, after: after, label: label });
-    // A stroke already refreshed its part of the preview as it went.
-    this.changed(null, label === "Paint" || label === "Erase" ? null : box);
+  Painter.prototype.allTiles = function () {
+    var all = new Set();
+    for (var i = 0; i < this.cols * this.rows; i++) all.add(i);
+    return all;
+  };
+
+  // Put back the last committed pixels of some tiles (a cancelled stroke).
+  Painter.prototype.restore = function (tiles) {
+    var self = this;
+    tiles.forEach(function (index) {
+      var r = self.tileRect(index);
+      self.ctx.putImageData(self.shadowCtx.getImageData(r.x, r.y, r.w, r.h), r.x, r.y);
+      if (self.previewing) self.refreshPreview(r);
+    });
+  };
+
+  // Record the change of the paint canvas in `tiles` as one undo step.
+  Painter.prototype.commit = function (tiles, label) {
+    var self = this;
+    var parts = [];
+    var delta = 0;
+    tiles.forEach(function (index) {
+      var r = self.tileRect(index);
+      var before = self.shadowCtx.getImageData(r.x, r.y, r.w, r.h);
+      var after = self.ctx.getImageData(r.x, r.y, r.w, r.h);
+      var change = marked(after) - marked(before);
+      self.shadowCtx.putImageData(after, r.x, r.y);
+      self.content.add(index);
+      delta += change;
+      parts.push({ r: r, before: before, after: after });
+    });
+    if (!parts.length) return;
+    this.white += delta;
+    this.push({ parts: parts, delta: delta, label: label });
+    this.changed();
   };
 
   Painter.prototype.push = function (entry) {
-    entry.bytes = entry.before ? entry.before.data.length * 2 : 0;
+    entry.bytes = 0;
+    (entry.parts || []).forEach(function (part) { entry.bytes += part.before.data.length * 2; });
     this.undoStack.push(entry);
     this.undoBytes += entry.bytes;
     this.redoStack = [];
@@ -535,13 +598,21 @@
   };
 
   Painter.prototype.apply = function (entry, forward) {
+    var self = this;
     if (entry.invert) {
       this.invertPixels();
-    } else {
-      var data = forward ? entry.after : entry.before;
-      this.ctx.putImageData(data, entry.box.x, entry.box.y);
-      this.shadowCtx.putImageData(data, entry.box.x, entry.box.y);
+      return;
     }
+    entry.parts.forEach(function (part) {
+      var data = forward ? part.after : part.before;
+      self.ctx.putImageData(data, part.r.x, part.r.y);
+      self.shadowCtx.putImageData(data, part.r.x, part.r.y);
+      if (self.previewing) self.refreshPreview(part.r);
+    });
+    this.white += forward ? entry.delta : -entry.delta;
+    entry.parts.forEach(function (part) {
+      self.content.add(Math.floor(part.r.y / TILE) * self.cols + Math.floor(part.r.x / TILE));
+    });
   };
 
   Painter.prototype.undo = function () {
@@ -550,7 +621,7 @@
     this.undoBytes -= entry.bytes;
     this.apply(entry, false);
     this.redoStack.push(entry);
-    this.changed(entry.label + " undone", entry.box || this.fullBox());
+    this.changed(entry.label + " undone");
   };
 
   Painter.prototype.redo = function () {
@@ -559,32 +630,50 @@
     this.apply(entry, true);
     this.undoStack.push(entry);
     this.undoBytes += entry.bytes;
-    this.changed(entry.label + " redone", entry.box || this.fullBox());
+    this.changed(entry.label + " redone");
   };
 
   Painter.prototype.clear = function () {
-    if (!this.coverage && !this.undoStack.length) return;
-    var box = this.fullBox();
-    this.ctx.clearRect(0, 0, this.W, this.H);
-    this.commit(box, "Clear");
+    if (!this.white && !this.content.size) return;
+    // Only tiles that ever held paint need clearing (and remembering).
+    var tiles = this.content;
+    this.content = new Set();
+    var self = this;
+    tiles.forEach(function (index) {
+      var r = self.tileRect(index);
+      self.ctx.clearRect(r.x, r.y, r.w, r.h);
+    });
+    this.commit(tiles, "Clear");
+    if (this.previewing) this.redrawPreview();
   };
 
-  // Alpha inversion is its own inverse and exact, so undo needs no pixels.
+  // Alpha inversion through compositing: exact (255 - a), its own inverse, so
+  // undo needs no pixels, and far cheaper than a pixel loop at 4K.
   Painter.prototype.invertPixels = function () {
-    var image = this.ctx.getImageData(0, 0, this.W, this.H);
-    var px = new Uint32Array(image.data.buffer);
-    var rgb = PAINT[0] | (PAINT[1] << 8) | (PAINT[2] << 16);
-    for (var i = 0; i < px.length; i++) {
-      px[i] = ((255 - (px[i] >>> 24)) << 24 | rgb) >>> 0;
-    }
-    this.ctx.putImageData(image, 0, 0);
-    this.shadowCtx.putImageData(image, 0, 0);
+    var W = this.W, H = this.H;
+    var tmp = this.scratch || (this.scratch = document.createElement("canvas"));
+    tmp.width = W;
+    tmp.height = H;
+    var tctx = tmp.getContext("2d");
+    tctx.fillStyle = "rgb(" + PAINT.join(",") + ")";
+    tctx.fillRect(0, 0, W, H);
+    tctx.globalCompositeOperation = "destination-out";
+    tctx.drawImage(this.canvas, 0, 0);
+    [this.ctx, this.shadowCtx].forEach(function (ctx) {
+      ctx.globalCompositeOperation = "source-over";
+      ctx.clearRect(0, 0, W, H);
+      ctx.drawImage(tmp, 0, 0);
+    });
+    tmp.width = tmp.height = 0; // give the memory back
+    this.white = W * H - this.white;
+    this.content = this.allTiles();
+    if (this.previewing) this.redrawPreview();
   };
 
   Painter.prototype.invert = function () {
     this.invertPixels();
     this.push({ invert: true, label: "Invert" });
-    this.changed(null, this.fullBox());
+    this.changed();
   };
 
   // Paint from a black-and-white image: white (and opaque) = remove.
@@ -608,7 +697,8 @@
       d[i] = PAINT[0]; d[i + 1] = PAINT[1]; d[i + 2] = PAINT[2]; d[i + 3] = on ? 255 : 0;
     }
     this.ctx.putImageData(image, 0, 0);
-    this.commit(this.fullBox(), label);
+    this.commit(this.allTiles(), label);
+    if (this.previewing) this.redrawPreview();
     return true;
   };
 
@@ -652,27 +742,31 @@
     this.previewCtx.putImageData(image, box.x, box.y);
   };
 
+  // Tiles that never held paint are black: only the others are read back.
+  Painter.prototype.redrawPreview = function () {
+    var self = this;
+    this.previewCtx.fillStyle = "#000";
+    this.previewCtx.fillRect(0, 0, this.W, this.H);
+    this.content.forEach(function (index) { self.refreshPreview(self.tileRect(index)); });
+  };
+
   Painter.prototype.togglePreview = function () {
     this.previewing = !this.previewing;
-    if (this.previewing) this.refreshPreview(this.fullBox());
+    if (this.previewing) this.redrawPreview();
     this.root.classList.toggle("is-previewing", this.previewing);
     this.q('[data-action="preview"]').setAttribute("aria-pressed", String(this.previewing));
   };
 
-  Painter.prototype.changed = function (message, box) {
+  Painter.prototype.changed = function (message) {
     this.version++;
     // A changed mask is a new request; the same mask sent twice is one job.
     if (this.form && this.form.elements.idempotency_key) this.form.elements.idempotency_key.value = uuid4();
-    if (this.previewing && box) this.refreshPreview(box);
     this.refreshState(message);
   };
 
   Painter.prototype.refreshState = function (message) {
-    var image = this.ctx.getImageData(0, 0, this.W, this.H);
-    var px = new Uint32Array(image.data.buffer);
-    var white = 0;
-    for (var i = 0; i < px.length; i++) if ((px[i] >>> 24) >= THRESHOLD) white++;
-    this.coverage = white / px.length;
+    var white = this.white;
+    this.coverage = white / (this.W * this.H);
     this.q('[data-action="undo"]').disabled = !this.undoStack.length;
     this.q('[data-action="redo"]').disabled = !this.redoStack.length;
     var text;
@@ -726,9 +820,24 @@
     if (submit && submit.disabled) { e.preventDefault(); return; }
     var reuse = this.reuseChosen();
     this.form.querySelectorAll("[data-reuse]").forEach(function (r) { if (r !== reuse) r.checked = false; });
-    this.form.elements.mask_data.value = reuse ? "" : this.exportDataURL();
     this.form.elements.frame_seconds.value = this.frameSeconds.toFixed(3);
-    if (submit) { submit.disabled = true; submit.textContent = "Sending…"; }
+    if (submit) submit.disabled = true;
+    if (reuse) {
+      this.form.elements.mask_data.value = "";
+      if (submit) submit.textContent = "Sending…";
+      return;
+    }
+    // Exporting a 4K mask takes a moment: show it, then send.
+    e.preventDefault();
+    if (submit) submit.textContent = "Preparing the mask…";
+    var self = this;
+    window.requestAnimationFrame(function () {
+      window.setTimeout(function () {
+        self.form.elements.mask_data.value = self.exportDataURL();
+        if (submit) submit.textContent = "Sending…";
+        HTMLFormElement.prototype.submit.call(self.form);
+      }, 0);
+    });
   };
 
   function init(root) {
@@ -742,4 +851,6 @@
 
   if (window.htmx) window.htmx.onLoad(init);
   else document.addEventListener("DOMContentLoaded", function () { init(document); });
+  // Loaded after the page was parsed: start at once (init skips painters already started).
+  if (document.readyState !== "loading") init(document);
 })();
