@@ -130,6 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server and worker write to the same file: wait for the lock instead of
     # failing, take the write lock up front, and let readers run beside a writer.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, for the test database too: the kill tests run real
+    # worker processes against it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_studio.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
@@ -212,6 +215,9 @@ if STUDIO_OPENAI_VIDEOS_AUTH not in {"bearer", "raw"}:
 # Result downloads refuse loopback and private addresses unless allowed (the
 # sandbox gateway runs on 127.0.0.1).
 STUDIO_ALLOW_PRIVATE_URLS = env_bool("STUDIO_ALLOW_PRIVATE_URLS", False)
+# Seconds to wait for a gateway's JSON answer (a create whose answer does not
+# come in time has an unknown outcome and goes to needs_attention).
+STUDIO_HTTP_READ_TIMEOUT = env_int("STUDIO_HTTP_READ_TIMEOUT", 30, minimum=1)
 STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, minimum=1024)
 # Credits per job, as "provider:model=credits" pairs overriding the built-in table.
 STUDIO_COSTS = env_str("STUDIO_COSTS")
@@ -225,6 +231,10 @@ STUDIO_RENDER_LEASE = env_int("STUDIO_RENDER_LEASE", 900, minimum=1)
 STUDIO_SWEEPER_LEASE = env_int("STUDIO_SWEEPER_LEASE", 15, minimum=2)
 STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 5, minimum=1)
 STUDIO_POLL_THREADS = env_int("STUDIO_POLL_THREADS", 8, minimum=1)
+STUDIO_DOWNLOAD_LEASE = env_int("STUDIO_DOWNLOAD_LEASE", 300, minimum=1)
+# The sweeper task polls for this long, then hands over to a fresh one; short,
+# so a stopping cluster never waits long for it.
+STUDIO_SWEEP_SECONDS = env_int("STUDIO_SWEEP_SECONDS", 5, minimum=1)
 
 # django-q2. The job row, not the broker, is the retry mechanism: a lost or
 # repeated message costs one idempotent sweep, never a double submission.

@@ -28,16 +28,22 @@ def render_job(job_pk: int) -> None:
 
 
 def sweeper() -> None:
-    """Poll due jobs for about a minute, then hand over to the next sweeper.
+    """Poll due jobs for a few seconds, then hand over to a fresh sweeper task.
 
     django-q2's scheduler wakes only every ~30 s, so polling every few seconds
-    needs a loop. One sweeper runs at a time (a lease in the database); the
-    every-minute schedule restarts it if its worker died.
+    needs a loop. It is short so that a stopping cluster, which waits for its
+    running tasks, stops quickly. One sweeper runs at a time (a lease in the
+    database); the every-minute schedule restarts it if its worker died.
     """
-    loop_seconds = float(getattr(settings, "STUDIO_SWEEP_SECONDS", 55))
+    loop_seconds = float(getattr(settings, "STUDIO_SWEEP_SECONDS", 5))
     tick = float(getattr(settings, "STUDIO_SWEEP_TICK", 0.25))
-    if not worker.acquire_sweeper_lease():
-        return
+    # A sweeper of a worker that was killed holds the lease until it runs out;
+    # wait that long rather than leave the jobs without a sweeper for a minute.
+    wait_until = time.monotonic() + float(getattr(settings, "STUDIO_SWEEPER_LEASE", 15)) + 2
+    while not worker.acquire_sweeper_lease():
+        if time.monotonic() > wait_until:
+            return  # another sweeper is alive
+        time.sleep(0.5)
     deadline = time.monotonic() + loop_seconds
     threads = int(getattr(settings, "STUDIO_POLL_THREADS", 8))
     try:

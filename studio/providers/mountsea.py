@@ -35,9 +35,9 @@ from studio.providers.base import (
     redact,
 )
 from studio.providers.http import (
-    API_TIMEOUT,
     ClientHolder,
     DownloadError,
+    api_timeout,
     build_client,
     create_error,
     create_transport_error,
@@ -198,7 +198,7 @@ class MountseaProvider(Provider):
         # foreign hosts, which must never see the key.
         self._holder = ClientHolder(
             lambda: build_client(
-                base_url=self.base_url, timeout=timeout or API_TIMEOUT, transport=transport
+                base_url=self.base_url, timeout=timeout or api_timeout(), transport=transport
             )
         )
 

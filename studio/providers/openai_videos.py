@@ -30,9 +30,9 @@ from studio.providers.base import (
     redact,
 )
 from studio.providers.http import (
-    API_TIMEOUT,
     ClientHolder,
     DownloadError,
+    api_timeout,
     build_client,
     create_error,
     create_transport_error,
@@ -111,6 +111,14 @@ def _video_url(payload: dict[str, Any]) -> str:
     return ""
 
 
+def _failure_reason(body: dict[str, Any], message: str) -> str:
+    error = body.get("error")
+    code = str(error.get("code") or "") if isinstance(error, dict) else ""
+    if code.lower() in ("timeout", "deadline_exceeded") or "timed out" in message.lower():
+        return "timeout"
+    return failure_reason(message)
+
+
 class OpenAIVideosProvider(Provider):
     name = "openai"
     label = "OpenAI-format gateway (Veo)"
@@ -141,7 +149,7 @@ class OpenAIVideosProvider(Provider):
         self._download_timeout = download_timeout
         self._holder = ClientHolder(
             lambda: build_client(
-                base_url=self.base_url, timeout=timeout or API_TIMEOUT, transport=transport
+                base_url=self.base_url, timeout=timeout or api_timeout(), transport=transport
             )
         )
 
@@ -295,7 +303,7 @@ class OpenAIVideosProvider(Provider):
                 progress=progress,
                 error_message=message
                 or ("the video expired upstream" if expired else "the gateway reported a failure"),
-                fail_reason="expired" if expired else failure_reason(message),
+                fail_reason="expired" if expired else _failure_reason(body, message),
             )
         if state == "cancelled":
             return PollResult(

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from PIL import Image, UnidentifiedImageError
 
+from studio.providers.http import tls_context
 from studio.sandbox.state import UNKNOWN_STATUS, SandboxState, Task
 
 MOUNTSEA_ACTIONS = ("text2video", "img2video", "ingredients2video")
@@ -128,7 +129,9 @@ def fetch_images(urls: list[str]) -> None:
     """Fetch each reference URL like the real service does; 400 if one is not an image."""
     if not urls:
         return
-    with httpx.Client(timeout=10.0, follow_redirects=True, trust_env=False) as client:
+    with httpx.Client(
+        timeout=10.0, follow_redirects=True, trust_env=False, verify=tls_context()
+    ) as client:
         for index, url in enumerate(urls):
             try:
                 response = client.get(url)

@@ -13,7 +13,6 @@ import json
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -82,6 +81,9 @@ class SandboxServer(ThreadingHTTPServer):
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this every answer
+    # on a keep-alive connection waits ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "StudioSandbox/1.0"
     # Idle keep-alive connections are closed after this many seconds.
     timeout = 30
@@ -103,6 +105,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_HEAD(self) -> None:
+        # Same routes as GET; `_send` leaves the body out.
+        self._dispatch("GET")
+
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
@@ -119,6 +125,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
         length = self.headers.get("Content-Length")
         if not length:
             return b""
@@ -127,6 +135,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise Reject(413, {"message": "request body too large"})
         return self.rfile.read(size)
+
+    def _read_chunked(self) -> bytes:
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                # Trailers end with an empty line.
+                while self.rfile.readline().strip():
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+            if len(body) > MAX_BODY:
+                self.close_connection = True
+                raise Reject(413, {"message": "request body too large"})
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
@@ -430,120 +453,3 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(200, sample_image(fmt), f"image/{fmt.lower()}")
         else:
             raise Reject(404, {"message": f"no sandbox endpoint {method} {path}"})
-
-
-# -- running it --------------------------------------------------------------------
-
-
-@dataclass
-class SandboxHandle:
-    """A running sandbox: its URL, its state, and how to stop it."""
-
-    url: str
-    key: str
-    server: SandboxServer
-    thread: threading.Thread
-
-    @property
-    def state(self) -> SandboxState:
-        return self.server.state
-
-    def stats(self) -> dict[str, Any]:
-        return self.state.stats()
-
-    @property
-    def creates(self) -> int:
-        return int(self.stats()["creates_total"])
-
-    @property
-    def polls(self) -> int:
-        return int(self.stats()["polls_total"])
-
-    @property
-    def downloads(self) -> int:
-        return int(self.stats()["downloads_total"])
-
-    def reset(self) -> None:
-        self.state.reset()
-
-    def arm(self, phase: str, faults: str, times: int = 1) -> None:
-        """Like POST /_sandbox/faults: the next `times` requests of `phase` get `faults`."""
-        self.state.arm(phase, parse_faults(faults), times)
-
-    def configure(
-        self, *, step_seconds: float | None = None, file_ttl: float | None = None
-    ) -> None:
-        with self.state.lock:
-            if step_seconds is not None:
-                self.state.step_seconds = step_seconds
-            if file_ttl is not None:
-                self.state.file_ttl = file_ttl
-
-    def sample_image_url(self, fmt: str = "png") -> str:
-        return f"{self.url}/_sandbox/sample.{fmt}"
-
-    def env(self) -> dict[str, str]:
-        """Environment variables that point a Studio at this sandbox."""
-        return {
-            "STUDIO_MOUNTSEA_URL": self.url,
-            "STUDIO_MOUNTSEA_KEY": self.key,
-            "STUDIO_OPENAI_VIDEOS_URL": self.url,
-            "STUDIO_OPENAI_VIDEOS_KEY": self.key,
-            "STUDIO_OPENAI_VIDEOS_AUTH": "raw",
-            "STUDIO_ALLOW_PRIVATE_URLS": "1",
-        }
-
-    def stop(self) -> None:
-        self.state.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.server.drop_connections()
-        self.thread.join(timeout=5)
-
-    def __enter__(self) -> SandboxHandle:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-def make_server(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    key: str = DEFAULT_KEY,
-    step_seconds: float = 1.5,
-    file_ttl: float = 3600.0,
-    verbose: bool = False,
-) -> SandboxServer:
-    state = SandboxState(key=key, step_seconds=step_seconds, file_ttl=file_ttl)
-    server = SandboxServer((host, port), state, verbose=verbose)
-    bound_host, bound_port = server.server_address[:2]
-    shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else str(bound_host)
-    state.base_url = f"http://{shown}:{bound_port}"
-    return server
-
-
-def start_sandbox(
-    *,
-    key: str = DEFAULT_KEY,
-    step_seconds: float = 0.2,
-    file_ttl: float = 3600.0,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    verbose: bool = False,
-) -> SandboxHandle:
-    """Serve the sandbox from a background thread (port 0 = a free port)."""
-    server = make_server(
-        host=host, port=port, key=key, step_seconds=step_seconds, file_ttl=file_ttl, verbose=verbose
-    )
-    # Made before the first request so no poll waits on the encoder.
-    sample_mp4("16:9")
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.1},
-        daemon=True,
-        name="sandbox-gateway",
-    )
-    thread.start()
-    return SandboxHandle(url=server.state.base_url, key=key, server=server, thread=thread)

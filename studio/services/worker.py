@@ -399,7 +399,7 @@ def collect(job: Job, provider: Provider, result: PollResult) -> None:
     """Download the finished video into our storage and mark the job succeeded."""
     # Downloads can take a while: hold the job for longer than a poll.
     Job.objects.filter(pk=job.pk).update(
-        next_poll_at=_later(_seconds("STUDIO_DOWNLOAD_LEASE", 600))
+        next_poll_at=_later(_seconds("STUDIO_DOWNLOAD_LEASE", 300))
     )
     with tempfile.TemporaryDirectory(prefix="studio-dl-") as tmp:
         dest = Path(tmp) / "result.bin"

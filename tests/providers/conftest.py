@@ -22,7 +22,7 @@ from studio.sandbox import SandboxHandle, start_sandbox
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "sk-live-SECRET-key-123456"
 # Short timeouts: the sandbox's read_timeout fault sleeps longer than this.
-TEST_TIMEOUT = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+TEST_TIMEOUT = httpx.Timeout(connect=2.0, read=1.0, write=2.0, pool=2.0)
 
 
 def payload(name: str) -> dict[str, Any]:
@@ -128,7 +128,12 @@ def allow_private(settings: Any) -> None:
 
 @pytest.fixture
 def sandbox_mountsea(sandbox: SandboxHandle, allow_private: None) -> Iterator[MountseaProvider]:
-    provider = MountseaProvider(base_url=sandbox.url, api_key=sandbox.key, timeout=TEST_TIMEOUT)
+    provider = MountseaProvider(
+        base_url=sandbox.url,
+        api_key=sandbox.key,
+        timeout=TEST_TIMEOUT,
+        download_timeout=TEST_TIMEOUT,
+    )
     yield provider
     provider.close()
 
@@ -136,7 +141,11 @@ def sandbox_mountsea(sandbox: SandboxHandle, allow_private: None) -> Iterator[Mo
 @pytest.fixture
 def sandbox_openai(sandbox: SandboxHandle, allow_private: None) -> Iterator[OpenAIVideosProvider]:
     provider = OpenAIVideosProvider(
-        base_url=sandbox.url, api_key=sandbox.key, auth="raw", timeout=TEST_TIMEOUT
+        base_url=sandbox.url,
+        api_key=sandbox.key,
+        auth="raw",
+        timeout=TEST_TIMEOUT,
+        download_timeout=TEST_TIMEOUT,
     )
     yield provider
     provider.close()
@@ -155,3 +164,20 @@ def make_mask(path: Path, fmt: str = "JPEG") -> Path:
     image.save(buffer, format=fmt)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+def wait_terminal(provider: Any, upstream_id: str, timeout: float = 5.0) -> tuple[Any, list[str]]:
+    """Poll until a terminal state; return the last result and every status word seen."""
+    import time
+
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        result = provider.poll(upstream_id)
+        if not seen or seen[-1] != result.upstream_status:
+            seen.append(result.upstream_status)
+        if result.state in ("succeeded", "failed", "cancelled"):
+            return result, seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {result.state} after {timeout}s: {seen}")
+        time.sleep(0.01)

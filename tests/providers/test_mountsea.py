@@ -488,3 +488,18 @@ def test_sample_images_exist_for_the_tests(tmp_path: Path) -> None:
     # Guard for the helpers the sandbox tests rely on.
     with Image.open(make_image(tmp_path / "a.png")) as image:
         assert image.format == "PNG"
+
+
+def test_no_log_line_carries_the_key(mountsea_replay, caplog) -> None:
+    import logging
+
+    echo = httpx.Response(400, json={"statusCode": 400, "message": f"bad header Bearer {SECRET}"})
+    provider, _ = mountsea_replay(echo)
+    with (
+        caplog.at_level(logging.DEBUG),
+        caplog.at_level(logging.DEBUG, logger="httpx"),
+        pytest.raises(ProviderError),
+    ):
+        provider.submit(request())
+    assert caplog.records  # httpx did log the call
+    assert SECRET not in caplog.text

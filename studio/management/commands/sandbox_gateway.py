@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from studio.sandbox.media import sample_mp4
-from studio.sandbox.server import DEFAULT_KEY, HELP, make_server
+from studio.sandbox.runner import make_server
+from studio.sandbox.server import DEFAULT_KEY, HELP
 
 
 class Command(BaseCommand):
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{options['port']}: {exc}") from None
         sample_mp4("16:9")
+        sample_mp4("9:16")
         url = server.state.base_url
         self.stdout.write(f"Sandbox gateway on {url} (key {options['key']!r})\n")
         self.stdout.write("Point Studio at it with:\n")

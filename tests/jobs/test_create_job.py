@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from studio.models import Job, Status
+from studio.services.jobs import JobRequestError, create_job
+from tests import factories
+from tests.conftest import Cast
+from tests.jobs.conftest import make_reference
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(cast: Cast, **overrides: Any) -> Job:
+    fields: dict[str, Any] = {
+        "project": cast.project,
+        "user": cast.editor,
+        "provider": "mountsea",
+        "model": "veo31_fast",
+        "mode": "text2video",
+        "prompt_text": "A lighthouse in a storm, cinematic",
+        "params": {"aspect_ratio": "16:9"},
+    }
+    fields.update(overrides)
+    return create_job(**fields)
+
+
+def _errors(cast: Cast, **overrides: Any) -> dict[str, list[str]]:
+    with pytest.raises(JobRequestError) as caught:
+        _create(cast, **overrides)
+    assert not Job.objects.exists()
+    return caught.value.errors
+
+
+def test_a_valid_job_is_stored_in_draft_with_its_cost_and_first_event(
+    cast: Cast, gateway: Any
+) -> None:
+    job = _create(cast)
+    assert job.status == Status.DRAFT
+    assert job.cost_credits > 0
+    assert job.events.get().to_status == Status.DRAFT
+    assert "seed" in job.params
+
+
+def test_an_unknown_model_for_a_mode_is_refused(cast: Cast, gateway: Any) -> None:
+    errors = _errors(cast, model="veo31_fast_ingredients", mode="text2video")
+    assert "model" in errors
+    assert "model" in _errors(cast, model="sora-9")
+
+
+def test_a_forged_mode_or_provider_is_refused(cast: Cast, gateway: Any) -> None:
+    assert "mode" in _errors(cast, mode="teleport")
+    assert "provider" in _errors(cast, provider="evil")
+
+
+def test_a_provider_without_a_key_is_not_available(cast: Cast, settings: Any) -> None:
+    settings.STUDIO_MOUNTSEA_KEY = ""
+    assert "provider" in _errors(cast)
+
+
+def test_too_many_or_too_few_images_are_refused(cast: Cast, gateway: Any) -> None:
+    images = [(make_reference(cast.team, (i * 40, 0, 0)), "ingredient") for i in range(4)]
+    assert "images" in _errors(
+        cast, model="veo31_fast_ingredients", mode="ingredients2video", images=images
+    )
+    assert "images" in _errors(cast, mode="img2video", images=[])
+    assert "images" in _errors(cast, images=images[:1])
+
+
+def test_an_empty_or_overlong_prompt_is_refused(cast: Cast, gateway: Any) -> None:
+    assert "prompt" in _errors(cast, prompt_text="   ")
+    assert "prompt" in _errors(cast, prompt_text="x" * 5000)
+
+
+def test_a_forged_aspect_ratio_or_duration_is_refused(cast: Cast, gateway: Any) -> None:
+    assert "aspect_ratio" in _errors(cast, params={"aspect_ratio": "4:3"})
+    assert "duration_seconds" in _errors(
+        cast,
+        provider="openai",
+        model="veo3.1",
+        params={"aspect_ratio": "16:9", "duration_seconds": 5},
+    )
+
+
+def test_another_teams_image_is_refused(cast: Cast, gateway: Any) -> None:
+    theirs = make_reference(factories.personal_team(cast.outsider))
+    errors = _errors(cast, mode="img2video", images=[(theirs, "start")])
+    assert errors["images"] == ["That image is not in this team's library."]
+
+
+def test_the_same_idempotency_key_gives_back_the_first_job(cast: Cast, gateway: Any) -> None:
+    key = uuid.uuid4()
+    first = _create(cast, idempotency_key=key)
+    second = _create(cast, idempotency_key=key, prompt_text="something else entirely")
+    assert first.pk == second.pk
+    assert Job.objects.count() == 1
+
+
+def test_an_archived_project_takes_no_new_jobs(cast: Cast, gateway: Any) -> None:
+    cast.project.archived_at = timezone.now()
+    cast.project.save()
+    assert "__all__" in _errors(cast)

@@ -1,0 +1,214 @@
+"""SIGKILL the worker at each step of a job's life.
+
+Real worker processes (`manage.py worker`, the django-q2 cluster) run against
+the test database and the sandbox gateway. One is killed with SIGKILL at a
+named step; a fresh one must then bring every job to a visible state, and the
+sandbox must have seen at most one create per job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from studio.models import Job, Status
+from studio.sandbox import SandboxHandle
+from studio.services.jobs import create_job
+from tests.conftest import Cast
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group: kill the whole cluster
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 40) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"worker never said {text!r}:\n{''.join(self.lines[-30:])}")
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.reader.join(timeout=5)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.reader.join(timeout=5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+@pytest.fixture
+def start_worker(gateway: SandboxHandle, settings: Any) -> Iterator[Any]:
+    workers: list[Worker] = []
+    base = {
+        **os.environ,
+        **gateway.env(),
+        "STUDIO_TESTING": "1",
+        "DATABASE_URL": _database_url(),
+        "STUDIO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STUDIO_SUBMIT_LEASE": "3",
+        "STUDIO_POLL_LEASE": "3",
+        "STUDIO_RENDER_LEASE": "4",
+        "STUDIO_DOWNLOAD_LEASE": "3",
+        "STUDIO_SWEEPER_LEASE": "2",
+        "STUDIO_HTTP_READ_TIMEOUT": "60",
+        "STUDIO_PUBLIC_URL": django_settings.STUDIO_PUBLIC_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+    base.pop("DJANGO_SETTINGS_MODULE", None)
+    base.pop("STUDIO_TEST_PAUSE", None)
+
+    def start(pause: str = "") -> Worker:
+        env = dict(base)
+        if pause:
+            env["STUDIO_TEST_PAUSE"] = f"{pause}:60"
+        worker = Worker(env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def _wait_status(job: Job, statuses: set[str], timeout: float = 60) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    events = list(job.events.values_list("to_status", "reason"))
+    raise AssertionError(f"job stuck in {job.status}: {events}")
+
+
+def _job(cast: Cast, provider: str = "mountsea") -> Job:
+    if provider == "local":
+        return create_job(
+            project=cast.project,
+            user=cast.editor,
+            provider="local",
+            model="draft",
+            mode="text2video",
+            prompt_text="A slow pan over a quiet harbour",
+            params={"aspect_ratio": "16:9", "duration_seconds": 4},
+        )
+    return create_job(
+        project=cast.project,
+        user=cast.editor,
+        provider="mountsea",
+        model="veo31_fast",
+        mode="text2video",
+        prompt_text="A kite over the dunes",
+        params={"aspect_ratio": "16:9"},
+    )
+
+
+UNKNOWN_OUTCOME = {Status.NEEDS_ATTENTION}
+DONE = {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.NEEDS_ATTENTION}
+
+
+@pytest.mark.parametrize(
+    ("step", "creates_before_kill", "outcome"),
+    [
+        ("after_claim", 0, UNKNOWN_OUTCOME),  # claimed, nothing sent yet
+        ("during_create", 1, UNKNOWN_OUTCOME),  # the create is in the gateway's hands
+        ("after_create", 1, UNKNOWN_OUTCOME),  # accepted, but the id never stored
+        ("during_poll", 1, {Status.SUCCEEDED}),
+        ("after_download", 1, {Status.SUCCEEDED}),
+    ],
+)
+def test_killing_the_worker_at_each_step_never_double_submits_or_loses_a_job(
+    cast: Cast,
+    gateway: SandboxHandle,
+    start_worker: Any,
+    step: str,
+    creates_before_kill: int,
+    outcome: set[str],
+) -> None:
+    if step == "during_create":
+        gateway.arm("create", "read_timeout=30")
+        first = start_worker()
+        job = _job(cast)
+        deadline = time.monotonic() + 30
+        while gateway.creates < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    else:
+        first = start_worker(pause=step)
+        job = _job(cast)
+        first.wait_for(f"test pause at {step}")
+    assert gateway.creates == creates_before_kill
+    first.kill()
+
+    start_worker()
+    job = _wait_status(job, DONE)
+    assert job.status in outcome, list(job.events.values_list("reason", flat=True))
+    assert gateway.creates <= 1
+    # Nothing more happens to it by itself: no late create, no second video.
+    time.sleep(2)
+    job.refresh_from_db()
+    assert job.status in outcome
+    assert gateway.creates <= 1
+    if outcome == UNKNOWN_OUTCOME:
+        assert "will not be sent again" in job.events.last().reason  # type: ignore[union-attr]
+
+
+def test_killing_the_worker_mid_render_restarts_the_local_render(
+    cast: Cast, gateway: SandboxHandle, start_worker: Any
+) -> None:
+    first = start_worker(pause="during_render")
+    job = _job(cast, provider="local")
+    first.wait_for("test pause at during_render")
+    first.kill()
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING
+    start_worker()
+    job = _wait_status(job, DONE, timeout=90)
+    assert job.status == Status.SUCCEEDED
+    assert job.events.filter(reason__startswith="Render restarted").exists()
