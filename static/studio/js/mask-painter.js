@@ -6,9 +6,10 @@
 // from htmx.onLoad, so swapped-in painters work too. No framework.
 //
 // The paint canvas's backing store is the video's native size; CSS scales it.
-// Strokes are round line segments in native pixels. Undo keeps, per stroke,
-// the before and after pixels of the stroke's bounding box only (a "shadow"
-// canvas holds the last committed state), so a 4K mask stays cheap.
+// Strokes are round line segments in native pixels; only the paint's alpha is
+// the mask (>= 128 = remove). Undo keeps, per stroke, the before and after
+// pixels of the 128 px tiles the stroke touched (a "shadow" canvas holds the
+// last committed state), so a 4K mask stays cheap in time and memory.
 (function () {
   "use strict";
 
