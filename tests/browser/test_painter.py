@@ -316,3 +316,32 @@ def test_painting_a_4k_mask_stays_under_16_ms_per_pointer_event(
     print("4K painter timing:", record)
     assert stats["count"] >= 100
     assert stats["p95"] < 16, stats
+
+
+def test_an_imported_mask_image_is_painted_in_and_sent_as_a_new_mask(
+    signed_in_page: tuple[Page, Any], live_server: Any
+) -> None:
+    page, user = signed_in_page
+    project = factories.make_project(factories.personal_team(user), "Beach film", user)
+    video = builders.make_video(project, user)
+    _open_painter(page, live_server, video)
+    # Half the video's size, same shape, as a PNG: scaled up without soft edges.
+    png = builders.encode(builders.mask_pixels(320, 180, boxes=[(20, 20, 69, 59)]), "PNG")
+    page.locator("[data-import]").set_input_files(
+        files=[{"name": "mask.png", "mimeType": "image/png", "buffer": png}]
+    )
+    expect(page.locator("[data-status]")).to_contain_text("Mask imported")
+    assert page.evaluate(ALPHA_AT, [80, 70]) == 255
+    assert page.evaluate(ALPHA_AT, [200, 200]) == 0
+    wrong = builders.encode(builders.mask_pixels(300, 300), "PNG")
+    page.locator("[data-import]").set_input_files(
+        files=[{"name": "square.png", "mimeType": "image/png", "buffer": wrong}]
+    )
+    expect(page.locator("[data-status]")).to_contain_text("its shape differs")
+    page.get_by_label("Local engine (offline, free)").check()
+    page.get_by_role("button", name="Remove object").click()
+    expect(page.locator(".messages")).to_contain_text("Object removal queued")
+    mask = Job.objects.get(mode=Mode.REMOVAL).mask
+    assert mask is not None and (mask.width, mask.height) == (640, 360)
+    pixels = _stored_pixels(mask)
+    assert pixels[60:110, 50:130].min() >= 128 and pixels[150:, 200:].max() < 128
