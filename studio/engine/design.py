@@ -16,8 +16,9 @@ from functools import cache
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
+
+from studio.engine.arrays import Array
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -146,7 +147,7 @@ def keyed_rng(*parts: object) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest, "big"))
 
 
-def palette_from(prompt: str, seed: int, size: int = 5) -> NDArray[np.float32]:
+def palette_from(prompt: str, seed: int, size: int = 5) -> Array:
     """`size` RGB colours in 0..1: colour words first, then one hue per other word."""
     colours: list[tuple[float, float, float]] = []
     words = words_of(prompt)
@@ -191,7 +192,7 @@ class Aurora:
 
     def __init__(
         self,
-        palette: NDArray[np.float32],
+        palette: Array,
         width: int,
         height: int,
         rng: np.random.Generator,
@@ -217,7 +218,7 @@ class Aurora:
         vignette = 1.0 - 0.45 * ((xx - 0.5) ** 2 + (yy - 0.5) ** 2) * 2
         self._vignette = vignette.astype(np.float32)[..., None]
 
-    def render(self, seconds: float) -> NDArray[np.uint8]:
+    def render(self, seconds: float) -> Array:
         angle = 2 * math.pi * self._frequency * seconds + self._phase
         centres = self._centre + self._amplitude * np.sin(angle)
         two_sigma_sq = (2 * self._sigma**2)[:, None]
@@ -228,9 +229,7 @@ class Aurora:
         mixed = np.tensordot(weights, self._colours, axes=([0], [0]))
         field = (mixed + self._base * 0.08) / total * self._vignette
         small = np.clip(field * 255 + 0.5, 0, 255).astype(np.uint8)
-        big: NDArray[np.uint8] = cv2.resize(
-            small, (self.width, self.height), interpolation=cv2.INTER_LINEAR
-        )
+        big: Array = cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         return big
 
 
@@ -263,9 +262,7 @@ def _clip_text(text: str) -> str:
     return text
 
 
-def composite_into(
-    window: NDArray[np.uint8], text: NDArray[np.uint8], shadow: NDArray[np.uint8]
-) -> None:
+def composite_into(window: Array, text: Array, shadow: Array) -> None:
     """Darken `window` in place by the shadow alpha, then add white text by the text alpha.
 
     8-bit OpenCV calls writing into the frame itself: at 720p a float32 numpy
@@ -345,9 +342,9 @@ class Caption:
         self._starts = 0.25 + step * np.arange(256, dtype=np.float32)
         self._fade = 0.35
         self._cached_lut: bytes = b""
-        self._layers: NDArray[np.uint8] | None = None
+        self._layers: Array | None = None
 
-    def _layers_for(self, seconds: float) -> NDArray[np.uint8] | None:
+    def _layers_for(self, seconds: float) -> Array | None:
         opacity = np.clip((seconds - self._starts) / self._fade, 0, 1)
         opacity = 1 - (1 - opacity) ** 2
         lut = np.concatenate([[0], np.round(opacity[:255] * 255)]).astype(np.uint8)
@@ -361,12 +358,12 @@ class Caption:
                 blurred = cv2.stackBlur(text, (self._shadow_kernel, self._shadow_kernel))
                 o = self._shadow_offset
                 shadow = np.zeros_like(text)
-                shadow[o:, o:] = cv2.multiply(blurred[:-o, :-o], 0.6)
+                shadow[o:, o:] = cv2.convertScaleAbs(blurred[:-o, :-o], alpha=0.6)
                 # Four channels: OpenCV's warp has a fast path for 4 but not for 2.
                 self._layers = cv2.merge([text, shadow, self._zeros, self._zeros])
         return self._layers
 
-    def draw(self, frame: NDArray[np.uint8], seconds: float, progress: float) -> None:
+    def draw(self, frame: Array, seconds: float, progress: float) -> None:
         """Composite the caption onto `frame` in place; `progress` runs 0..1 over the clip."""
         layers = self._layers_for(seconds)
         if layers is None:
@@ -400,27 +397,27 @@ class Tag:
         self._x, self._y = margin, margin
         self._pill = 0.35
 
-    def draw(self, frame: NDArray[np.uint8]) -> None:
+    def draw(self, frame: Array) -> None:
         h, w = self._alpha.shape[:2]
         roi = frame[self._y : self._y + h, self._x : self._x + w].astype(np.float32)
-        roi *= 1 - self._pill
-        roi = roi * (1 - self._alpha) + TEXT_RGB * self._alpha
-        frame[self._y : self._y + h, self._x : self._x + w] = (roi + 0.5).astype(np.uint8)
+        dimmed = roi * (1 - self._pill)
+        labelled = dimmed * (1 - self._alpha) + TEXT_RGB * self._alpha
+        frame[self._y : self._y + h, self._x : self._x + w] = (labelled + 0.5).astype(np.uint8)
 
 
-def draw_timeline(frame: NDArray[np.uint8], progress: float, colour: NDArray[np.float32]) -> None:
+def draw_timeline(frame: Array, progress: float, colour: Array) -> None:
     """A thin bar along the bottom edge that fills as the clip plays."""
     height, width = frame.shape[:2]
     bar = max(3, height // 200)
     filled = int(width * min(max(progress, 0.0), 1.0))
     if filled:
         roi = frame[height - bar :, :filled].astype(np.float32)
-        roi = roi * 0.3 + colour * 255 * 0.7
-        frame[height - bar :, :filled] = (roi + 0.5).astype(np.uint8)
+        tinted = roi * 0.3 + colour * 255 * 0.7
+        frame[height - bar :, :filled] = (tinted + 0.5).astype(np.uint8)
 
 
-def light_colour(palette: NDArray[np.float32]) -> NDArray[np.float32]:
+def light_colour(palette: Array) -> Array:
     """The palette's brightest colour lifted toward white, for accents."""
     brightest = palette[int(np.argmax(palette.sum(axis=1)))]
-    lifted: NDArray[np.float32] = (brightest * 0.5 + 0.5).astype(np.float32)
+    lifted: Array = (brightest * 0.5 + 0.5).astype(np.float32)
     return lifted

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import av
 import numpy as np
-from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
 from studio.engine.output import atomic_output
 
@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 MAX_IMAGE_PIXELS = 40_000_000
 MIN_IMAGE_SIDE = 16
 # Pillow sniffs the content, not the name; anything else is refused unread.
-# MPO is how Pillow sees many phone JPEGs.
-IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP")
+# (Phone JPEGs that Pillow reads as MPO come through the JPEG opener.)
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 
 # Demuxers that turn a single picture into a one-frame "video".
 _IMAGE_DEMUXERS = ("image2", "_pipe")
@@ -199,7 +199,7 @@ def open_image(path: Path) -> Image.Image:
     return image.convert("RGB")
 
 
-def open_mask(path: Path) -> NDArray[np.uint8]:
+def open_mask(path: Path) -> Array:
     """A mask as one grey channel, white = remove; transparent pixels count as keep."""
     image = _open_checked(path)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -209,11 +209,11 @@ def open_mask(path: Path) -> NDArray[np.uint8]:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
-def image_array(image: Image.Image) -> NDArray[np.uint8]:
+def image_array(image: Image.Image) -> Array:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def cover_fit(image: Image.Image, width: int, height: int) -> NDArray[np.uint8]:
+def cover_fit(image: Image.Image, width: int, height: int) -> Array:
     """Scale to cover `width` x `height` and crop the centre: no bars, no stretching."""
     scale = max(width / image.width, height / image.height)
     left = (image.width - width / scale) / 2

@@ -30,6 +30,7 @@ from studio.engine.output import (
     frame_count,
     frame_size,
     no_progress,
+    opencv_threads,
 )
 
 DRAFT_TAG = "OFFLINE DRAFT"
@@ -64,7 +65,11 @@ def text2video(
     )
     tag = Tag(f"{DRAFT_TAG} · seed {seed}", width, height)
     accent = light_colour(palette)
-    with atomic_output(dest) as out, H264Writer(out.path, width, height) as writer:
+    with (
+        opencv_threads(1),
+        atomic_output(dest) as out,
+        H264Writer(out.path, width, height) as writer,
+    ):
         for index in range(frames):
             seconds = index / FPS
             done = index / (frames - 1)

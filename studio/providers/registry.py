@@ -7,11 +7,13 @@ offers. Costs come from each `ModelSpec` and can be overridden per
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from importlib import import_module
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 from studio.providers.base import ModelSpec, Provider
 
@@ -35,8 +37,30 @@ def provider_class(name: str) -> type[Provider]:
     return cls
 
 
+_instances: dict[str, Provider] = {}
+_instances_lock = threading.Lock()
+
+
 def get_provider(name: str) -> Provider:
-    return provider_class(name)()
+    """The process's instance of a provider: one pooled HTTP client each, so a
+    worker polling hundreds of jobs reuses its connections."""
+    with _instances_lock:
+        provider = _instances.get(name)
+        if provider is None:
+            provider = _instances[name] = provider_class(name)()
+        return provider
+
+
+def reset_providers(**kwargs: object) -> None:
+    """Forget the instances (their settings changed); they close their clients."""
+    with _instances_lock:
+        old = list(_instances.values())
+        _instances.clear()
+    for provider in old:
+        provider.close()
+
+
+setting_changed.connect(reset_providers)
 
 
 def enabled_providers() -> list[Provider]:
