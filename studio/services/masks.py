@@ -93,6 +93,7 @@ class Route:
     model: str
     label: str
     name: str  # in a sentence: "queued on {name}"
+    hint: str = ""
     reason: str = ""
 
     @property
@@ -174,8 +175,20 @@ def routes(video: Video) -> list[Route]:
         mountsea = "The Mountsea gateway is not configured on this Studio."
     local = "" if _provider_enabled("local") else "The local engine is turned off on this Studio."
     return [
-        Route(*MOUNTSEA_ROUTE, "Mountsea (Veo object removal)", "Mountsea", reason=mountsea),
-        Route(*LOCAL_ROUTE, "Local engine (offline, free)", "the local engine", reason=local),
+        Route(
+            *MOUNTSEA_ROUTE,
+            "Mountsea (Veo object removal)",
+            "Mountsea",
+            hint="Veo finds the object on the first frame and follows it through the clip.",
+            reason=mountsea,
+        ),
+        Route(
+            *LOCAL_ROUTE,
+            "Local engine (offline, free)",
+            "the local engine",
+            hint="Fills the painted region in every frame, on this server.",
+            reason=local,
+        ),
     ]
 
 
