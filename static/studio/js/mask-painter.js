@@ -746,6 +746,10 @@
   // Tiles that never held paint are black: only the others are read back.
   Painter.prototype.redrawPreview = function () {
     var self = this;
+    if (this.content.size > this.cols * this.rows / 3) {
+      this.refreshPreview({ x: 0, y: 0, w: this.W, h: this.H });
+      return;
+    }
     this.previewCtx.fillStyle = "#000";
     this.previewCtx.fillRect(0, 0, this.W, this.H);
     this.content.forEach(function (index) { self.refreshPreview(self.tileRect(index)); });
@@ -805,14 +809,33 @@
 
   Painter.prototype.say = function (text) { this.status.textContent = text; };
 
+  // Black, then white wherever paint alpha >= 128: only tiles that ever held
+  // paint are read back. Binarized before the JPEG encoder sees it, so no
+  // grey halo reaches the provider.
   Painter.prototype.exportDataURL = function () {
-    var image = this.ctx.getImageData(0, 0, this.W, this.H);
-    binarize(image);
+    var self = this;
     var out = document.createElement("canvas");
     out.width = this.W;
     out.height = this.H;
-    out.getContext("2d").putImageData(image, 0, 0);
-    return out.toDataURL("image/jpeg", 0.95);
+    var octx = out.getContext("2d");
+    octx.fillStyle = "#000";
+    octx.fillRect(0, 0, this.W, this.H);
+    if (this.content.size > this.cols * this.rows / 3) {
+      // Mostly painted: one read of the whole frame beats hundreds of tile reads.
+      var whole = this.ctx.getImageData(0, 0, this.W, this.H);
+      binarize(whole);
+      octx.putImageData(whole, 0, 0);
+    } else {
+      this.content.forEach(function (index) {
+        var r = self.tileRect(index);
+        var image = self.ctx.getImageData(r.x, r.y, r.w, r.h);
+        binarize(image);
+        octx.putImageData(image, r.x, r.y);
+      });
+    }
+    var url = out.toDataURL("image/jpeg", 0.95);
+    out.width = out.height = 0;
+    return url;
   };
 
   Painter.prototype.onSubmit = function (e) {
