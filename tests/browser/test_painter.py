@@ -345,3 +345,34 @@ def test_an_imported_mask_image_is_painted_in_and_sent_as_a_new_mask(
     assert mask is not None and (mask.width, mask.height) == (640, 360)
     pixels = _stored_pixels(mask)
     assert pixels[60:110, 50:130].min() >= 128 and pixels[150:, 200:].max() < 128
+
+
+def test_the_painter_works_by_touch_on_a_phone_in_dark_mode(
+    browser: Any, live_server: Any, artifacts_dir: Path
+) -> None:
+    user = factories.make_user("tess")
+    project = factories.make_project(factories.personal_team(user), "Phone film", user)
+    video = builders.make_video(project, user)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        has_touch=True,
+        is_mobile=True,
+        color_scheme="dark",
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill("tess")
+        page.get_by_label("Password").fill(factories.PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/projects/")
+        _open_painter(page, live_server, video)
+        canvas = Canvas(page, 640, 360)
+        _set_size(page, 40)
+        page.locator("[data-paint]").scroll_into_view_if_needed()
+        page.touchscreen.tap(*canvas.client(320, 180))
+        expect(page.locator("[data-status]")).to_contain_text("marked for removal")
+        assert canvas.alpha(320, 180) == 255 and canvas.alpha(360, 180) == 0
+        page.screenshot(path=str(artifacts_dir / "painter-phone-dark.png"), full_page=True)
+    finally:
+        context.close()
