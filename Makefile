@@ -47,6 +47,7 @@ run: install
 	@mkdir -p "$(DATA_DIR)"
 	@test -s "$(DATA_DIR)/secret_key" || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > "$(DATA_DIR)/secret_key"
 	@set -e; \
+	if [ -f .env ]; then set -a; . ./.env; set +a; fi; \
 	export STUDIO_DATA_DIR="$(DATA_DIR)"; \
 	export SECRET_KEY="$${SECRET_KEY:-$$(cat "$(DATA_DIR)/secret_key")}"; \
 	$(PY) manage.py migrate --noinput -v0; \

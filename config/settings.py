@@ -19,16 +19,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "django-insecure-studio-development-key-do-not-use-in-production"
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
+
+# An empty variable (as in a copied .env.example) means "use the default".
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = os.environ.get(name, "")
+    if not raw.strip():
         return default
     value = raw.strip().lower()
     if value in _TRUE:
@@ -52,8 +54,8 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = os.environ.get(name, "")
+    if not raw.strip():
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
 
@@ -165,8 +167,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env_str("STUDIO_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
@@ -197,7 +199,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env_bool("STUDIO_BEHIND_PROXY", HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
 
 # Studio itself.
 STUDIO_SIGNUP = env_bool("STUDIO_SIGNUP", True)
@@ -259,8 +261,6 @@ if BROKER_URL.startswith("redis://") or BROKER_URL.startswith("rediss://"):
     Q_CLUSTER["redis"] = BROKER_URL
 else:
     Q_CLUSTER["orm"] = "default"
-if env_bool("STUDIO_Q_SYNC", False):
-    Q_CLUSTER["sync"] = True
 
 LOGGING = {
     "version": 1,

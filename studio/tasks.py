@@ -37,12 +37,12 @@ def sweeper() -> None:
     """
     loop_seconds = float(getattr(settings, "STUDIO_SWEEP_SECONDS", 5))
     tick = float(getattr(settings, "STUDIO_SWEEP_TICK", 0.25))
-    # A sweeper of a worker that was killed holds the lease until it runs out;
-    # wait that long rather than leave the jobs without a sweeper for a minute.
-    wait_until = time.monotonic() + float(getattr(settings, "STUDIO_SWEEPER_LEASE", 15)) + 2
+    # A sweeper of a worker that was killed holds the lease until it runs out:
+    # wait for that rather than leave the jobs without a sweeper for a minute.
+    # A live sweeper renews its lease every tick, so then this one leaves.
     while not worker.acquire_sweeper_lease():
-        if time.monotonic() > wait_until:
-            return  # another sweeper is alive
+        if worker.sweeper_lease_is_live():
+            return
         time.sleep(0.5)
     deadline = time.monotonic() + loop_seconds
     threads = int(getattr(settings, "STUDIO_POLL_THREADS", 8))

@@ -324,6 +324,8 @@ def run_ffmpeg(
             process.kill()
             process.wait()
             raise
+        finally:
+            process.stdout.close()
         if code != 0:
             stderr.seek(0)
             logger.warning("ffmpeg exited with %s: %s", code, stderr.read()[-2000:].decode())

@@ -663,6 +663,14 @@ def acquire_sweeper_lease() -> bool:
     return taken == 1
 
 
+def sweeper_lease_is_live() -> bool:
+    """True when another sweeper renewed the lease within the last few seconds."""
+    recent = timezone.now() - timedelta(seconds=3)
+    return WorkerHeartbeat.objects.filter(
+        name=SWEEPER_LEASE, beat_at__gte=recent, pid__gt=0
+    ).exists()
+
+
 def renew_sweeper_lease() -> bool:
     return (
         WorkerHeartbeat.objects.filter(name=SWEEPER_LEASE, pid=os.getpid()).update(

@@ -28,6 +28,8 @@ class Command(BaseCommand):
         ensure_schedules()
         bind = f"{options['host']}:{options['port']}"
         python = sys.executable
+        log_target = os.environ.get("STUDIO_ACCESS_LOG", "").strip() or "-"
+        access_log = [] if log_target == "off" else ["--access-logfile", log_target]
         children: dict[str, subprocess.Popen[bytes]] = {}
         # Both processes get the same environment, so the same SECRET_KEY and
         # settings: a worker with another key could not read signed data.
@@ -45,8 +47,7 @@ class Command(BaseCommand):
                 "120",
                 "--graceful-timeout",
                 "10",
-                "--access-logfile",
-                os.environ.get("STUDIO_ACCESS_LOG", "-"),
+                *access_log,
             ]
         )
         if not options["no_worker"]:
