@@ -213,6 +213,21 @@
     window.addEventListener("resize", function () { self.rect = null; self.setZoom(self.zoom, self.panX, self.panY); });
     window.addEventListener("scroll", function () { self.rect = null; self.vpRect = null; }, { passive: true });
 
+    // Leaving with unsent paint asks first; sending the form does not.
+    window.addEventListener("beforeunload", function (e) {
+      if (!self.white || self.sending || !self.root.isConnected) return;
+      e.preventDefault();
+      e.returnValue = "";
+    });
+    // Back from the job page (the page restored from the back/forward cache):
+    // the form is usable again, as a new request.
+    window.addEventListener("pageshow", function (e) {
+      if (!e.persisted || !self.form) return;
+      self.sending = false;
+      var submit = self.form.querySelector("[data-submit]");
+      if (submit) submit.textContent = "Remove object";
+      self.changed();
+    });
     if (this.form) {
       this.form.addEventListener("submit", function (e) { self.onSubmit(e); });
       this.form.querySelectorAll("[data-reuse]").forEach(function (radio) {
@@ -845,6 +860,7 @@
     this.refreshState();
     var submit = this.form.querySelector("[data-submit]");
     if (submit && submit.disabled) { e.preventDefault(); return; }
+    this.sending = true;
     var reuse = this.reuseChosen();
     this.form.querySelectorAll("[data-reuse]").forEach(function (r) { if (r !== reuse) r.checked = false; });
     this.form.elements.frame_seconds.value = this.frameSeconds.toFixed(3);
