@@ -156,6 +156,8 @@
     this.opacity = clamp(settings.opacity || 60, 10, 100);
     this.tool = settings.tool === "eraser" ? "eraser" : "brush";
 
+    var submitButton = this.form && this.form.querySelector("[data-submit]");
+    this.submitLabel = submitButton ? submitButton.textContent : "";
     root.style.setProperty("--painter-ar", this.W + " / " + this.H);
     this.bind();
     this.setSize(this.size);
@@ -225,7 +227,7 @@
       if (!e.persisted || !self.form) return;
       self.sending = false;
       var submit = self.form.querySelector("[data-submit]");
-      if (submit) submit.textContent = "Remove object";
+      if (submit) submit.textContent = self.submitLabel;
       self.changed();
     });
     if (this.form) {
