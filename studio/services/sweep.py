@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -192,7 +192,8 @@ def _process_in_thread(job: Job) -> None:
     except Exception:
         log.exception("processing job %s failed", job.pk)
     finally:
-        close_old_connections()
+        # Pool threads outlive the pass; their connections must not.
+        connections.close_all()
 
 
 def _enqueue_local(job: Job) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, connections
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
@@ -54,7 +54,8 @@ def worker() -> Iterator[None]:
                     run_due_jobs()
                 stop.wait(0.3)
         finally:
-            close_old_connections()
+            # This thread's own connection: PostgreSQL keeps it open otherwise.
+            connections.close_all()
 
     thread = threading.Thread(target=loop, name="test-worker", daemon=True)
     thread.start()
