@@ -42,7 +42,7 @@ def _png(colour: tuple[int, int, int], label: str) -> bytes:
 @pytest.fixture
 def worker() -> Iterator[None]:
     """The worker's sweep in a thread: what `qcluster` does, without a broker."""
-    from studio.services.jobs import run_due_jobs
+    from studio.services.worker import run_due_jobs
 
     stop = threading.Event()
 
@@ -54,8 +54,7 @@ def worker() -> Iterator[None]:
                     run_due_jobs()
                 stop.wait(0.3)
         finally:
-            # This thread's own connection: PostgreSQL keeps it open otherwise.
-            connections.close_all()
+            connections.close_all()  # this thread's own connections
 
     thread = threading.Thread(target=loop, name="test-worker", daemon=True)
     thread.start()
@@ -105,12 +104,6 @@ def _wait_for_job(mode: str, timeout: float = 10) -> Job:
     raise AssertionError(f"no {mode} job was created")
 
 
-# studio.engine.output.run_ffmpeg never closes its Popen's stdout pipe; the
-# garbage collector reports it while the GIF renders. Reported to the engine's
-# owner; only that leak is ignored here.
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
-)
 def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path, worker: None
 ) -> None:
