@@ -283,6 +283,13 @@ def create_job(
     return job
 
 
+def run_due_jobs() -> int:
+    """One sweep pass, rendering local jobs in this process (tests, scripts)."""
+    from studio.services.sweep import run_due_jobs as run
+
+    return run()
+
+
 def enqueue_job(job_pk: int, *, render: bool = False) -> None:
     """Ask the worker to look at a job now. Losing this message only delays it:
     the sweep finds every due job from the database."""

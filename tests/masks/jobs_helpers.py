@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from studio.models import Job, Mode, Project, Video
 from studio.services import jobs
-from studio.services.worker import run_due_jobs
+from studio.services.jobs import run_due_jobs
 
 
 def drive(job: Job, *, timeout: float = 60.0) -> Job:

@@ -1,0 +1,444 @@
+"""Web benchmark: job-card polls and gallery pages with 10,000 videos in a team.
+
+Run with `make bench` (all benchmarks) or `python -m benchmarks.bench_web`.
+One run starts gunicorn (2 sync workers, no access log) on a fresh database,
+then measures, against the same server and in the same run:
+
+- throughput (wrk) of a trivial view, a job-card poll and the gallery page;
+- server time of the gallery page, sequential requests over one keep-alive
+  connection (p50/p95/p99), for the first page, a search and a later page.
+
+Targets: a card poll sustains at least 50 % of the trivial view's throughput;
+the gallery page's p95 server time is under 100 ms. The load generator shares
+the machine's cores with the server, so compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = "benchmarks.web_settings"
+
+
+def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE=SETTINGS,
+        STUDIO_DATA_DIR=str(data_dir),
+        SECRET_KEY="bench-" + "x" * 50,
+        DEBUG="0",
+        STUDIO_LOCAL_ENGINE="1",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("STUDIO_TESTING", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def seed(videos: int) -> dict[str, str]:
+    """Runs inside the benchmark's environment: a team with `videos` finished jobs."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from studio.models import Favourite, Job, Project, Status, Video
+    from studio.services.teams import ensure_personal_team
+
+    user = get_user_model().objects.create_user("bench", password="bench-password-1")
+    team = ensure_personal_team(user)
+    projects = [
+        Project.objects.create(team=team, name=f"Project {n}", created_by=user) for n in range(5)
+    ]
+    now = timezone.now()
+    words = ["aurora", "lighthouse", "fox", "glacier", "market", "rain", "desert", "harbour"]
+    jobs = [
+        Job(
+            team=team,
+            project=projects[n % len(projects)],
+            created_by=user,
+            provider="local",
+            model="draft",
+            mode=["text2video", "img2video", "ingredients2video"][n % 3],
+            status=Status.SUCCEEDED,
+            prompt_text=f"A {words[n % len(words)]} at dusk, shot {n}, slow dolly",
+            params={"aspect_ratio": "16:9", "duration_seconds": 4, "seed": n},
+            finished_at=now,
+        )
+        for n in range(videos)
+    ]
+    Job.objects.bulk_create(jobs, batch_size=1000)
+    # auto_now_add stamps them all "now": spread them over about three weeks.
+    stored = list(Job.objects.filter(team=team).order_by("id"))
+    for offset, job in enumerate(stored):
+        job.created_at = now - timezone.timedelta(minutes=(len(stored) - offset) * 3)
+    Job.objects.bulk_update(stored, ["created_at"], batch_size=500)
+    by_id = {job.pk: job for job in stored}
+    Video.objects.bulk_create(
+        (
+            Video(
+                team=team,
+                project=job.project,
+                job=job,
+                file=f"teams/{team.public_id}/videos/{job.public_id}.mp4",
+                poster=f"teams/{team.public_id}/videos/{job.public_id}-poster.jpg",
+                thumbnail=f"teams/{team.public_id}/videos/{job.public_id}-thumb.jpg",
+                size_bytes=1_000_000,
+                duration_seconds=4,
+                width=1280,
+                height=720,
+                fps=24,
+                codec="h264",
+                created_by=user,
+            )
+            for job in by_id.values()
+        ),
+        batch_size=1000,
+    )
+    Favourite.objects.bulk_create(
+        Favourite(user=user, video=video)
+        for video in Video.objects.filter(team=team).order_by("id")[: videos // 10]
+    )
+    running = Job.objects.create(
+        team=team,
+        project=projects[0],
+        created_by=user,
+        provider="local",
+        model="draft",
+        mode="text2video",
+        status=Status.RUNNING,
+        prompt_text="The job whose card is polled",
+        params={"aspect_ratio": "16:9", "duration_seconds": 4},
+        progress=40,
+    )
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    return {
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+        "card": f"/jobs/{running.public_id}/card/",
+        "gallery": "/gallery/",
+        "project_gallery": f"/projects/{projects[0].public_id}/gallery/",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> int:
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def server_times(port: int, path: str, headers: dict[str, str], count: int) -> dict[str, float]:
+    """Sequential requests over one keep-alive connection: the server's own time."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(10):
+        _get(conn, path, headers)
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        status = _get(conn, path, headers)
+        samples.append((time.perf_counter() - start) * 1000)
+        if status not in (200, 286):
+            raise RuntimeError(f"{path} answered {status}")
+    conn.close()
+    samples.sort()
+    q = statistics.quantiles(samples, n=100)
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "mean": statistics.fmean(samples)}
+
+
+def wrk(
+    port: int, path: str, cookie: str, seconds: int, connections: int, etag: str = ""
+) -> dict[str, Any]:
+    cmd = [
+        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+        "-H", f"Cookie: {cookie}", "-H", "HX-Request: true",
+        *(["-H", f"If-None-Match: {etag}"] if etag else []),
+        f"http://127.0.0.1:{port}{path}",
+    ]  # fmt: skip
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    latency = dict(re.findall(r"\s+(\d+)%\s+([\d.]+\w+)", out))
+    return {"rps": rps, "latency": latency, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+BENCH_DB_PREFIX = "studio_bench"
+
+
+def fresh_postgres(url: str) -> str:
+    """Drop and create the benchmark's own PostgreSQL database; its name must
+    start with studio_bench so a real database can never be emptied."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    if not name.startswith(BENCH_DB_PREFIX):
+        raise SystemExit(f"the benchmark database's name must start with {BENCH_DB_PREFIX}")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
+def postgres_reachable(url: str) -> bool:
+    import psycopg
+
+    base = url.rpartition("/")[0]
+    try:
+        with psycopg.connect(f"{base}/postgres", connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def run(args: argparse.Namespace, database_url: str | None) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    data_dir = Path(tempfile.mkdtemp(prefix="studio-bench-web-"))
+    if database_url:
+        fresh_postgres(database_url)
+    env = _env(data_dir, database_url)
+    python = sys.executable
+    try:
+        manage = [python, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+        subprocess.run(
+            [*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT
+        )
+        seeded = subprocess.run(
+            [python, "-m", "benchmarks.bench_web", "--seed", str(args.videos)],
+            env=env, check=True, cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        urls = json.loads(seeded.stdout.strip().splitlines()[-1])
+        port = _free_port()
+        server = subprocess.Popen(
+            [
+                python, "-m", "gunicorn", "config.wsgi:application",
+                "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                "--worker-class", "sync", "--keep-alive", "5", "--log-level", "warning",
+            ],
+            env=env, cwd=ROOT,
+        )  # fmt: skip
+        try:
+            _wait_for(port)
+            cookie = urls["cookie"]
+            headers = {"Cookie": cookie}
+            results: dict[str, Any] = {
+                "videos": args.videos,
+                "workers": args.workers,
+                "database": "PostgreSQL" if database_url else "SQLite",
+            }
+            etag = _card_etag(port, urls["card"], headers)
+            runs = (
+                ("trivial", "/bench/trivial/", ""),
+                ("trivial_member", "/bench/trivial-member/", ""),
+                ("card_poll", urls["card"], ""),
+                ("card_poll_304", urls["card"], etag),
+                ("gallery", urls["gallery"], ""),
+            )
+            results["throughput"] = {
+                name: wrk(port, path, cookie, args.seconds, args.connections, tag)
+                for name, path, tag in runs
+            }
+            tp = results["throughput"]
+            results["card_ratio"] = tp["card_poll"]["rps"] / tp["trivial_member"]["rps"]
+            results["card_ratio_304"] = tp["card_poll_304"]["rps"] / tp["trivial_member"]["rps"]
+            results["card_ratio_anonymous"] = tp["card_poll"]["rps"] / tp["trivial"]["rps"]
+            gallery = urls["gallery"]
+            results["server_time_ms"] = {
+                "trivial": server_times(port, "/bench/trivial/", headers, args.requests),
+                "trivial_member": server_times(
+                    port, "/bench/trivial-member/", headers, args.requests
+                ),
+                "card_poll": server_times(
+                    port, urls["card"], {**headers, "HX-Request": "true"}, args.requests
+                ),
+                "gallery": server_times(port, gallery, headers, args.requests),
+                "gallery_htmx_page_2": server_times(
+                    port,
+                    _second_page(port, gallery, headers),
+                    {**headers, "HX-Request": "true"},
+                    args.requests,
+                ),  # fmt: skip
+                "gallery_search": server_times(
+                    port, f"{gallery}?q=lighthouse", headers, args.requests
+                ),
+                "gallery_favourites": server_times(
+                    port, f"{gallery}?favourites=on", headers, args.requests
+                ),
+                "project_gallery": server_times(
+                    port, urls["project_gallery"], headers, args.requests
+                ),
+            }
+            return results
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _card_etag(port: int, path: str, headers: dict[str, str]) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", path, headers={**headers, "HX-Request": "true"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.getheader("ETag") or ""
+
+
+def _second_page(port: int, path: str, headers: dict[str, str]) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", path, headers=headers)
+    body = conn.getresponse().read().decode()
+    conn.close()
+    match = re.search(r'href="(\?after=[0-9a-f-]+)"', body)
+    if not match:
+        raise RuntimeError("the gallery has no second page")
+    return path + match.group(1)
+
+
+def report(results: dict[str, Any]) -> str:
+    tp = results["throughput"]
+    st = results["server_time_ms"]
+    lines = [
+        f"{results['database']}: {results['videos']} videos in the team, "
+        f"gunicorn with {results['workers']} sync workers",
+        "",
+        "throughput (wrk -t2, same run):",
+    ]
+    for name, row in tp.items():
+        lines.append(f"  {name:<12} {row['rps']:>9.0f} req/s  latency {row['latency']}")
+    ratio = results["card_ratio"]
+    verdict = "met" if ratio >= 0.5 else "NOT met"
+    lines.append(f"  card poll / signed-in trivial view = {ratio:.0%}  (target >= 50 %: {verdict})")
+    lines.append(
+        f"  unchanged card poll (304) / signed-in trivial = {results['card_ratio_304']:.0%}"
+    )
+    lines.append(f"  card poll / anonymous trivial view = {results['card_ratio_anonymous']:.0%}")
+    lines += ["", "server time, sequential keep-alive requests (ms):"]
+    for name, row in st.items():
+        lines.append(
+            f"  {name:<20} p50 {row['p50']:6.2f}  p95 {row['p95']:6.2f}  p99 {row['p99']:6.2f}"
+        )
+    p95 = st["gallery"]["p95"]
+    lines.append(
+        f"  gallery p95 {p95:.1f} ms  (target < 100 ms: {'met' if p95 < 100 else 'NOT met'})"
+    )
+    return "\n".join(lines)
+
+
+DOCS = ROOT / "docs" / "performance.md"
+SECTION = "## Web"
+
+
+def write_docs(reports: list[str], args: argparse.Namespace) -> None:
+    """Replace the measured figures inside docs/performance.md's Web section."""
+    begin, end = "<!-- bench_web:begin -->", "<!-- bench_web:end -->"
+    load = os.getloadavg()[0]
+    figures = "\n".join(
+        [
+            begin,
+            f"Last run {time.strftime('%Y-%m-%d %H:%M')}, load average {load:.1f} on "
+            f"{os.cpu_count()} cores, `python -m benchmarks web` "
+            f"(wrk {args.seconds} s x {args.connections} connections; "
+            f"{args.requests} sequential requests per URL):",
+            "",
+            "```",
+            *("\n\n".join(reports).splitlines()),
+            "```",
+            end,
+        ]
+    )
+    text = DOCS.read_text() if DOCS.exists() else "# Performance\n"
+    if begin in text and end in text:
+        head, _, rest = text.partition(begin)
+        text = head + figures + rest.partition(end)[2]
+    elif SECTION in text:
+        head, _, rest = text.partition(SECTION + "\n")
+        text = head + SECTION + "\n\n" + figures + "\n" + rest
+    else:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{figures}\n"
+    DOCS.parent.mkdir(exist_ok=True)
+    DOCS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=400, help="sequential requests per URL")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "STUDIO_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/studio_bench_web"
+        ),
+        help="also measured on PostgreSQL when reachable (database recreated; name studio_bench*)",
+    )
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--no-docs", dest="write_docs", action="store_false", help="leave docs/performance.md"
+    )
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.seed is not None:
+        print(json.dumps(seed(args.seed)))
+        return 0
+    databases: list[str | None] = [None]
+    if not args.sqlite_only and postgres_reachable(args.postgres_url):
+        databases.append(args.postgres_url)
+    reports = []
+    for database_url in databases:
+        results = run(args, database_url)
+        reports.append(report(results))
+        print(json.dumps(results, indent=2) if args.json else reports[-1], flush=True)
+        print()
+    if args.write_docs:
+        write_docs(reports, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Template helpers of the creator UI.
+
+`project_panel` puts the generate form, the project's queue, its prompt
+history and its latest videos on the project page, whose view belongs to the
+projects module: the page stays one template, the panel one partial.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import template
+
+from studio.forms_creator import GenerateForm
+from studio.models import Job, Project
+from studio.providers import registry
+from studio.services import gallery as gallery_service
+from studio.services import jobs as job_service
+from studio.views.generate import generate_context, initial_from_query, recent_prompts
+
+register = template.Library()
+
+PANEL_VIDEOS = 8
+
+
+@register.filter
+def model_label(job: Job) -> str:
+    spec = registry.model_spec(job.provider, job.model)
+    return spec.label if spec else job.model
+
+
+@register.filter
+def job_title(job: Job) -> str:
+    """The prompt, or for an edit (upscale, GIF, removal) what it was made from."""
+    if job.prompt_text:
+        return job.prompt_text
+    source = job.source_video
+    if source is not None and source.job is not None and source.job.prompt_text:
+        return f"{job.get_mode_display()} of “{source.job.prompt_text}”"
+    return job.get_mode_display()
+
+
+@register.filter
+def provider_label(job: Job) -> str:
+    try:
+        return registry.provider_class(job.provider).label
+    except (KeyError, ImportError):
+        return job.provider
+
+
+@register.simple_tag
+def uuid_value() -> str:
+    """A fresh idempotency key for a button that creates a job."""
+    return str(uuid.uuid4())
+
+
+@register.filter
+def elapsed(job: Job) -> str:
+    seconds = int(job_service.elapsed_seconds(job))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.inclusion_tag("studio/partials/generate.html#generate-form", takes_context=True)
+def generate_panel(context: template.Context) -> dict[str, Any]:
+    """The generate form; a bound form with errors comes from the view's context."""
+    project: Project = context["project"]
+    form = context.get("generate_form")
+    if form is None:
+        form = GenerateForm(project, initial=initial_from_query(project, context["request"].GET))
+    return {
+        "request": context["request"],
+        "csrf_token": context.get("csrf_token"),
+        "project": project,
+        "submitted": context.get("submitted", False),
+        "new_job": context.get("new_job"),
+        **generate_context(form),
+    }
+
+
+@register.inclusion_tag("studio/partials/project_side.html", takes_context=True)
+def project_side(context: template.Context) -> dict[str, Any]:
+    """The project's queue and prompt history."""
+    from studio.views.jobs import cards
+
+    project: Project = context["project"]
+    can_edit = context["project_membership"].can_edit
+    return {
+        "request": context["request"],
+        "csrf_token": context.get("csrf_token"),
+        "project": project,
+        "can_edit": can_edit,
+        "queue_cards": cards(gallery_service.project_queue(project), can_edit=can_edit),
+        "prompts": recent_prompts(project),
+    }
+
+
+@register.inclusion_tag("studio/partials/project_videos.html", takes_context=True)
+def project_videos(context: template.Context) -> dict[str, Any]:
+    from studio.views.gallery import label_jobs, model_labels
+
+    project: Project = context["project"]
+    request = context["request"]
+    jobs = gallery_service.gallery_jobs(
+        project.team,
+        request.user,
+        gallery_service.GalleryQuery(),
+        project=project,
+        include_hidden=request.user.is_staff,
+    )
+    items = list(jobs[:PANEL_VIDEOS])
+    label_jobs(items, model_labels())
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "project": project,
+        "items": items,
+    }

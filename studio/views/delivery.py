@@ -1,0 +1,153 @@
+"""Serving stored files to members: byte ranges, validators and bounded memory.
+
+Browsers seek in a video with `Range` requests and revalidate posters with
+`If-None-Match`; both must work or seeking breaks (Safari refuses to play a
+video whose server ignores ranges). Files are streamed in 64 KB blocks, so
+a 4K upscale costs no more memory than a thumbnail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO
+
+from django.core.files.storage import Storage
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.http import http_date, parse_http_date_safe, quote_etag
+
+BLOCK_SIZE = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    storage: Storage
+    name: str
+    content_type: str
+    etag: str  # without quotes
+    last_modified: datetime
+    download_name: str = ""
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte of a single `bytes=` range, or None to send it all.
+
+    Several ranges are answered with the whole file, which RFC 9110 allows.
+    """
+    header = header.strip()
+    if not header.startswith("bytes=") or "," in header:
+        return None
+    match = _RANGE.match(header.replace(" ", ""))
+    if not match:
+        return None
+    first_s, last_s = match.groups()
+    if not first_s and not last_s:
+        return None
+    if not first_s:
+        suffix = int(last_s)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return max(0, size - suffix), size - 1
+    first = int(first_s)
+    last = int(last_s) if last_s else size - 1
+    if last_s and last < first:
+        return None  # invalid: ignored, as RFC 9110 says
+    if first >= size:
+        raise RangeNotSatisfiable
+    return first, min(last, size - 1)
+
+
+def _blocks(fh: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+    try:
+        fh.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = fh.read(min(BLOCK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        fh.close()
+
+
+def _not_modified(request: HttpRequest, etag: str, last_modified: datetime) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or quote_etag(etag) in tags
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return since is not None and int(last_modified.timestamp()) <= since
+
+
+def _if_range_matches(request: HttpRequest, etag: str, last_modified: datetime) -> bool:
+    value = request.headers.get("If-Range")
+    if value is None:
+        return True
+    if value.startswith('"') or value.startswith("W/"):
+        return value == quote_etag(etag)
+    date = parse_http_date_safe(value)
+    return date is not None and int(last_modified.timestamp()) == date
+
+
+def serve(request: HttpRequest, stored: StoredFile, *, max_age: int = 3600) -> HttpResponseBase:
+    validators = {
+        "ETag": quote_etag(stored.etag),
+        "Last-Modified": http_date(stored.last_modified.timestamp()),
+        "Cache-Control": f"private, max-age={max_age}",
+        "Accept-Ranges": "bytes",
+    }
+    if _not_modified(request, stored.etag, stored.last_modified):
+        not_modified = HttpResponse(status=304)
+        for key, value in validators.items():
+            not_modified[key] = value
+        return not_modified
+
+    size = stored.storage.size(stored.name)
+    byte_range = None
+    wants_range = request.method == "GET" and "Range" in request.headers
+    if wants_range and _if_range_matches(request, stored.etag, stored.last_modified):
+        try:
+            byte_range = parse_range(request.headers["Range"], size)
+        except RangeNotSatisfiable:
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            refused["Accept-Ranges"] = "bytes"
+            return refused
+
+    headers = dict(validators)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Content-Disposition"] = (
+        f'attachment; filename="{stored.download_name}"' if stored.download_name else "inline"
+    )
+    if byte_range is not None:
+        first, last = byte_range
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    else:
+        first, last = 0, size - 1
+    headers["Content-Length"] = str(last - first + 1)
+    status = 206 if byte_range is not None else 200
+
+    response: HttpResponseBase
+    if request.method == "HEAD":
+        response = HttpResponse(status=status, content_type=stored.content_type)
+    elif byte_range is None:
+        # FileResponse lets the WSGI server use sendfile for whole files.
+        fh = stored.storage.open(stored.name, "rb")
+        response = FileResponse(fh, content_type=stored.content_type)
+    else:
+        fh = stored.storage.open(stored.name, "rb")
+        response = StreamingHttpResponse(
+            _blocks(fh, first, last - first + 1), status=206, content_type=stored.content_type
+        )
+    for key, value in headers.items():
+        response[key] = value
+    return response

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from studio.models import Job, Status
+from tests.conftest import Cast
+from tests.creator.builders import make_job, make_video, member_client
+
+pytestmark = pytest.mark.django_db
+
+POLL = "hx-trigger=\"every 2s [document.visibilityState === 'visible']\""
+
+
+def _card(client, job: Job):  # type: ignore[no-untyped-def]
+    return client.get(f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true")
+
+
+def test_a_running_card_keeps_polling_and_shows_progress_and_elapsed_time(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING, progress=42)
+    response = _card(cast.client_for(cast.viewer), job)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert POLL in html and f'hx-get="/jobs/{job.public_id}/card/"' in html
+    assert 'hx-swap="outerHTML"' in html
+    assert '<progress max="100" value="42"' in html
+    assert "Elapsed" in html
+    assert "HX-Trigger" not in response
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_finished_card_stops_polling_with_286_and_announces_the_video(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.SUCCEEDED)
+    video = make_video(job)
+    response = _card(cast.client_for(cast.viewer), job)
+    html = response.content.decode()
+    assert response.status_code == 286
+    assert "hx-trigger" not in html and "hx-get" not in html
+    assert response["HX-Trigger"] == "studio:video-ready"
+    assert f"/videos/{video.public_id}/" in html
+    assert "Took" in html
+
+
+@pytest.mark.parametrize("status", [Status.FAILED, Status.CANCELLED])
+def test_failed_and_cancelled_cards_stop_polling_without_the_video_event(
+    cast: Cast, status: str
+) -> None:
+    job = make_job(cast.project, cast.editor, status=status)
+    response = _card(cast.client_for(cast.viewer), job)
+    assert response.status_code == 286
+    assert "HX-Trigger" not in response
+
+
+def test_the_error_is_shown_in_plain_words(cast: Cast) -> None:
+    job = make_job(
+        cast.project,
+        cast.editor,
+        status=Status.FAILED,
+        fail_reason="content_filtered",
+        error_message="The prompt mentions a real person.",
+    )
+    html = _card(cast.client_for(cast.viewer), job).content.decode()
+    assert "Blocked by the provider&#x27;s safety filter." in html
+    assert "The prompt mentions a real person." in html
+
+
+def test_waiting_jobs_show_their_position_in_the_team_queue(cast: Cast) -> None:
+    make_job(cast.project, cast.editor, status=Status.QUEUED)
+    make_job(cast.outsider_project, cast.outsider, status=Status.QUEUED)  # another team
+    second = make_job(cast.project, cast.editor, status=Status.DRAFT)
+    html = _card(cast.client_for(cast.viewer), second).content.decode()
+    assert "#2 in the team's queue" in html
+    assert "Waiting to submit" in html
+
+
+def test_plain_get_of_a_card_goes_to_the_job_page(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING)
+    response = cast.client_for(cast.viewer).get(f"/jobs/{job.public_id}/card/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{job.public_id}/"
+
+
+def test_the_job_page_shows_the_timeline_and_recall(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.FAILED, prompt_text="Blue hour")
+    html = cast.client_for(cast.viewer).get(f"/jobs/{job.public_id}/").content.decode()
+    assert "Timeline" in html and "Built for a test" in html
+    assert "Blue hour" in html and "How it was made" in html
+
+
+def test_outsider_gets_404_for_cards_pages_and_actions(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING)
+    outsider = cast.client_for(cast.outsider)
+    assert _card(outsider, job).status_code == 404
+    assert outsider.get(f"/jobs/{job.public_id}/").status_code == 404
+    for action in ("cancel", "retry", "resubmit", "mark-failed"):
+        assert outsider.post(f"/jobs/{job.public_id}/{action}/").status_code == 404
+
+
+def test_viewers_see_no_actions_and_cannot_post_them(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.NEEDS_ATTENTION)
+    viewer = cast.client_for(cast.viewer)
+    html = _card(viewer, job).content.decode()
+    assert "Resubmit</button>" not in html and "Mark failed</button>" not in html
+    assert "An editor of the team decides" in html
+    for action in ("cancel", "retry", "resubmit", "mark-failed"):
+        assert viewer.post(f"/jobs/{job.public_id}/{action}/").status_code == 403
+    job.refresh_from_db()
+    assert job.status == Status.NEEDS_ATTENTION
+
+
+def test_actions_refuse_get(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.DRAFT)
+    for action in ("cancel", "retry", "resubmit", "mark-failed"):
+        assert (
+            cast.client_for(cast.editor).get(f"/jobs/{job.public_id}/{action}/").status_code == 405
+        )
+
+
+def test_editor_cancels_a_waiting_job(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.DRAFT)
+    client = cast.client_for(cast.editor)
+    assert "Cancel</button>" in _card(client, job).content.decode()
+    response = client.post(f"/jobs/{job.public_id}/cancel/", HTTP_HX_REQUEST="true")
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert response.status_code == 200 and "Cancelled" in response.content.decode()
+
+
+def test_cancel_is_offered_only_where_the_provider_allows(cast: Cast) -> None:
+    local = make_job(cast.project, cast.editor, status=Status.RUNNING)  # local engine: yes
+    remote = make_job(
+        cast.project, cast.editor, status=Status.RUNNING, provider="gateway", model="veo-fast"
+    )
+    client = cast.client_for(cast.editor)
+    assert "Cancel</button>" in _card(client, local).content.decode()
+    assert "Cancel</button>" in _card(client, remote).content.decode()  # can_cancel = True
+    submitting = make_job(cast.project, cast.editor, status=Status.SUBMITTING)
+    assert "Cancel</button>" not in _card(client, submitting).content.decode()
+    response = client.post(f"/jobs/{submitting.public_id}/cancel/", follow=True)
+    assert "This job can no longer be cancelled." in response.content.decode()
+
+
+def test_retrying_a_failed_job_makes_one_new_job_with_the_same_inputs(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.FAILED, prompt_text="Again")
+    client = cast.client_for(cast.editor)
+    key = str(uuid.uuid4())
+    response = client.post(
+        f"/jobs/{job.public_id}/retry/", {"idempotency_key": key}, HTTP_HX_REQUEST="true"
+    )
+    client.post(f"/jobs/{job.public_id}/retry/", {"idempotency_key": key}, HTTP_HX_REQUEST="true")
+    new = Job.objects.exclude(pk=job.pk).get()
+    assert new.prompt_text == "Again" and new.status == Status.DRAFT
+    html = response.content.decode()
+    assert 'hx-swap-oob="afterbegin:#job-list"' in html and str(new.public_id) in html
+
+
+def test_retry_without_js_redirects_back(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.CANCELLED)
+    response = cast.client_for(cast.editor).post(
+        f"/jobs/{job.public_id}/retry/", {"next": "/queue/"}
+    )
+    assert response["Location"] == "/queue/"
+    response = cast.client_for(cast.editor).post(
+        f"/jobs/{job.public_id}/retry/", {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == f"/jobs/{job.public_id}/"
+
+
+def test_a_job_that_needs_attention_can_be_resubmitted_or_marked_failed(cast: Cast) -> None:
+    first = make_job(cast.project, cast.editor, status=Status.NEEDS_ATTENTION)
+    second = make_job(cast.project, cast.editor, status=Status.NEEDS_ATTENTION)
+    client = cast.client_for(cast.owner)
+    html = _card(client, first).content.decode()
+    assert "Resubmit" in html and "Mark failed" in html and "could not confirm" in html
+    client.post(f"/jobs/{first.public_id}/resubmit/", HTTP_HX_REQUEST="true")
+    client.post(f"/jobs/{second.public_id}/mark-failed/", HTTP_HX_REQUEST="true")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Status.DRAFT
+    assert second.status == Status.FAILED and second.fail_reason == "operator"
+
+
+def test_an_action_in_the_wrong_state_explains_itself(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING)
+    response = cast.client_for(cast.editor).post(
+        f"/jobs/{job.public_id}/resubmit/", HTTP_HX_REQUEST="true"
+    )
+    assert "Only a job that needs attention can be resubmitted." in response.content.decode()
+
+
+def test_the_team_queue_lists_active_attention_and_failed_jobs(cast: Cast) -> None:
+    make_job(cast.project, cast.editor, status=Status.RUNNING, prompt_text="Running one")
+    make_job(cast.project, cast.editor, status=Status.NEEDS_ATTENTION, prompt_text="Unsure one")
+    make_job(cast.project, cast.editor, status=Status.FAILED, prompt_text="Broken one")
+    make_job(cast.outsider_project, cast.outsider, status=Status.RUNNING, prompt_text="Not ours")
+    html = member_client(cast.team, cast.viewer).get("/queue/").content.decode()
+    for text in ("Running one", "Unsure one", "Broken one"):
+        assert text in html
+    assert "Not ours" not in html
+    assert html.index("Running one") < html.index("Unsure one") < html.index("Broken one")
+
+
+def test_the_project_page_lists_the_projects_jobs_as_live_cards(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.QUEUED, prompt_text="Queued shot")
+    html = cast.client_for(cast.viewer).get(f"/projects/{cast.project.public_id}/").content.decode()
+    assert 'id="job-list"' in html
+    assert f'id="job-{job.public_id}"' in html and POLL in html
+
+
+def test_an_unchanged_card_is_answered_304_and_a_change_renders_again(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING, progress=10)
+    client = cast.client_for(cast.viewer)
+    first = _card(client, job)
+    etag = first["ETag"]
+    assert first["Cache-Control"] == "private, no-cache"
+    again = client.get(
+        f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag
+    )
+    assert again.status_code == 304 and again.content == b""
+    Job.objects.filter(pk=job.pk).update(progress=20)
+    moved = client.get(
+        f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag
+    )
+    assert moved.status_code == 200 and moved["ETag"] != etag
+    assert 'value="20"' in moved.content.decode()
+
+
+def test_the_elapsed_time_ticks_in_the_browser_from_the_creation_time(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.QUEUED)
+    html = _card(cast.client_for(cast.viewer), job).content.decode()
+    assert f'data-elapsed-from="{int(job.created_at.timestamp())}"' in html
