@@ -5,8 +5,11 @@ Drives the real `static/studio/js/mask-painter.js` in Debian's Chromium
 the painter's markup, at 720p, 1080p and 4K mask sizes; then times the server's
 validation of a mask of each size.
 
-    python benchmarks/bench_painter.py            # prints a table and writes JSON
-    python benchmarks/bench_painter.py --json out.json
+    python -m benchmarks painter                  # or: python benchmarks/bench_painter.py
+    python benchmarks/bench_painter.py --no-docs  # leave docs/performance.md alone
+
+It prints its tables, writes them to test-results/bench-painter.json and
+replaces the figures of docs/performance.md's "Mask painter" section.
 
 A pointer event's time is what the module itself records in
 `window.__maskPainterStats` (performance.now() around the drawing work of one
@@ -204,9 +207,105 @@ def bench_server(width: int, height: int) -> dict[str, Any]:
     }
 
 
+DOCS = ROOT / "docs" / "performance.md"
+SECTION = "## Mask painter"
+BEGIN, END = "<!-- bench_painter:begin -->", "<!-- bench_painter:end -->"
+
+
+def _row(*cells: Any) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def write_docs(
+    browser: list[dict[str, Any]], strict: list[dict[str, Any]], server: list[dict[str, Any]]
+) -> None:
+    """Replace the figures between the markers of docs/performance.md's painter section."""
+    load = os.getloadavg()[0]
+    lines = [
+        BEGIN,
+        f"Last run {time.strftime('%Y-%m-%d %H:%M')}, load average {load:.1f} on "
+        f"{os.cpu_count()} cores, milliseconds:",
+        "",
+        _row(
+            "mask",
+            "events",
+            "p50",
+            "p95",
+            "max",
+            "strict p50",
+            "strict p95",
+            "frame p50",
+            "frame p95",
+        ),
+        _row(*["---"] * 9),
+    ]
+    for r, s in zip(browser, strict, strict=True):
+        lines.append(
+            _row(
+                r["mask"],
+                r["pointer_events"],
+                r["event_ms_p50"],
+                r["event_ms_p95"],
+                r["event_ms_max"],
+                s["event_ms_p50"],
+                s["event_ms_p95"],
+                r["frame_ms_median"],
+                r["frame_ms_p95"],
+            )
+        )
+    lines += [
+        "",
+        _row(
+            "mask",
+            "stroke end p50 / max",
+            "undo",
+            "redo",
+            "preview",
+            "export",
+            "invert",
+            "export after invert",
+        ),
+        _row(*["---"] * 8),
+    ]
+    for r in browser:
+        lines.append(
+            _row(
+                r["mask"],
+                f"{r['stroke_end_ms_p50']:.0f} / {r['stroke_end_ms_max']:.0f}",
+                f"{r['undo_ms']:.0f}",
+                f"{r['redo_ms']:.0f}",
+                f"{r['preview_ms']:.0f}",
+                f"{r['export_jpeg_ms']:.0f}",
+                f"{r['invert_ms']:.0f}",
+                f"{r['export_inverted_ms']:.0f}",
+            )
+        )
+    lines += [
+        "",
+        "Server, validate + normalize + store: "
+        + ", ".join(f"{r['validate_and_store_ms_median']:.0f} ms ({r['mask']})" for r in server)
+        + ".",
+        END,
+    ]
+    figures = "\n".join(lines)
+    text = DOCS.read_text() if DOCS.exists() else "# Performance\n"
+    if BEGIN in text and END in text:
+        head, _, rest = text.partition(BEGIN)
+        text = head + figures + rest.partition(END)[2]
+    elif SECTION in text:
+        head, _, rest = text.partition(SECTION + "\n")
+        text = head + SECTION + "\n\n" + figures + "\n" + rest
+    else:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{figures}\n"
+    DOCS.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "test-results" / "bench-painter.json")
+    parser.add_argument(
+        "--no-docs", dest="write_docs", action="store_false", help="leave docs/performance.md"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("STUDIO_TESTING", "1")
@@ -254,6 +353,9 @@ def main() -> None:
         json.dumps({"browser": browser, "strict": strict, "server": server}, indent=2)
     )
     print(f"written to {args.json}")
+    if args.write_docs:
+        write_docs(browser, strict, server)
+        print(f"figures updated in {DOCS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -377,3 +377,58 @@ def test_the_painter_works_by_touch_on_a_phone_in_dark_mode(
         page.screenshot(path=str(artifacts_dir / "painter-phone-dark.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_video_page_links_to_the_painter_and_compares_a_removal_with_its_source(
+    signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path
+) -> None:
+    page, user = signed_in_page
+    page.set_viewport_size({"width": 1400, "height": 950})
+    project = factories.make_project(factories.personal_team(user), "Beach film", user)
+    source = builders.make_video(project, user)
+    page.goto(f"{live_server.url}/videos/{source.public_id}/")
+    page.get_by_role("link", name="Remove object").click()
+    expect(page).to_have_url(f"{live_server.url}/videos/{source.public_id}/remove/")
+    page.wait_for_function("document.querySelector('[data-video]').readyState >= 2")
+    canvas = Canvas(page, 640, 360)
+    _set_size(page, 60)
+    canvas.paint([(250, 150), (400, 220)], 60)
+    page.get_by_label("Local engine (offline, free)").check()
+    page.get_by_role("button", name="Remove object").click()
+    expect(page.locator(".messages")).to_contain_text("Object removal queued")
+    job = drive(Job.objects.get(mode=Mode.REMOVAL))
+    assert job.status == Status.SUCCEEDED, job.error_message
+    result = Video.objects.get(job=job)
+
+    page.goto(f"{live_server.url}/videos/{result.public_id}/")
+    compare = page.locator("[data-video-compare]")
+    expect(compare).to_be_visible()
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-video-compare] video')].every(v => v.readyState >= 2)"
+    )
+    stage = page.locator("[data-compare-stage]")
+    stage.scroll_into_view_if_needed()
+    box = stage.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    position = float(page.locator("[data-compare-slider]").input_value())
+    assert 20 < position < 30
+    clip = page.evaluate(
+        "getComputedStyle(document.querySelector('[data-compare-after]')).clipPath"
+    )
+    assert clip.startswith("inset(0px 0px 0px 2"), clip
+    page.get_by_role("button", name="Play both").click()
+    page.wait_for_function("document.querySelector('[data-compare-before]').currentTime > 0.3")
+    page.get_by_role("button", name="Pause").click()
+    drift = page.evaluate(
+        """() => { const [a, b] = document.querySelectorAll('[data-video-compare] video');
+        return Math.abs(a.currentTime - b.currentTime); }"""
+    )
+    assert drift < 0.2
+    # The painted stroke sits in the left half: show it after removal, below the sticky header.
+    page.locator("[data-compare-slider]").fill("30")
+    page.evaluate("window.scrollBy(0, -120)")
+    compare.screenshot(path=str(artifacts_dir / "video-compare.png"))

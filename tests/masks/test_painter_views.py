@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from studio.models import Job, Mask, Mode, Status, Video
@@ -54,7 +56,8 @@ def test_editor_sees_the_painter_at_the_videos_native_size(cast: Cast, video: Vi
     html = response.content.decode()
     assert 'data-width="640"' in html and 'data-height="360"' in html
     assert 'width="640" height="360"' in html
-    assert f"/videos/{video.public_id}/remove/video/" in html
+    assert reverse("media_video", args=[video.public_id]) in html
+    assert reverse("video_detail", args=[video.public_id]) in html
     assert "Remove object" in html
 
 
@@ -228,7 +231,7 @@ def test_an_earlier_mask_of_the_video_can_be_reused(cast: Cast, mountsea_video: 
     earlier = mask_service.store(mountsea_video, normalized, user=cast.owner, frame_seconds=0)
     client = cast.client_for(cast.editor)
     html = client.get(painter_url(mountsea_video)).content.decode()
-    assert f"/masks/{earlier.public_id}/image/" in html
+    assert reverse("media_mask", args=[earlier.public_id]) in html
     response = post(client, mountsea_video, reuse_mask=str(earlier.public_id))
     assert response.status_code == 302
     job = Job.objects.get(mode=Mode.REMOVAL)
@@ -250,34 +253,35 @@ def test_the_same_form_posted_twice_makes_one_job_and_one_mask(
     assert Mask.objects.count() == 1
 
 
-# Media
+# Media the painter loads (served by the creator UI's membership-checked views)
 
 
-def test_members_can_stream_the_video_with_ranges(cast: Cast, video: Video) -> None:
-    client = cast.client_for(cast.viewer)
-    url = f"/videos/{video.public_id}/remove/video/"
-    whole = client.get(url)
-    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
-    body = b"".join(whole.streaming_content)  # type: ignore[attr-defined]
-    assert body == builders.clip_bytes()
-    part = client.get(url, HTTP_RANGE="bytes=100-199")
+def video_url(video: Video) -> str:
+    return reverse("media_video", args=[video.public_id])
+
+
+def mask_url(mask: Mask) -> str:
+    return reverse("media_mask", args=[mask.public_id])
+
+
+def test_the_painters_video_can_be_sought_by_byte_ranges(cast: Cast, video: Video) -> None:
+    part = cast.client_for(cast.editor).get(video_url(video), HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206
-    assert part["Content-Range"] == f"bytes 100-199/{len(body)}"
-    assert b"".join(part.streaming_content) == body[100:200]  # type: ignore[attr-defined]
-    tail = client.get(url, HTTP_RANGE="bytes=-10")
-    assert b"".join(tail.streaming_content) == body[-10:]  # type: ignore[attr-defined]
-    beyond = client.get(url, HTTP_RANGE=f"bytes={len(body) + 5}-")
-    assert beyond.status_code == 416
-    for response in (whole, part, tail):
-        response.close()
+    assert b"".join(part.streaming_content) == builders.clip_bytes()[100:200]  # type: ignore[attr-defined]
+    part.close()
 
 
-def test_outsider_cannot_stream_the_video_or_its_masks(cast: Cast, video: Video) -> None:
+def test_outsider_cannot_load_the_video_or_its_masks(cast: Cast, video: Video) -> None:
     normalized = mask_service.normalize(builders.mask_jpeg(), mask_service.probe(video))
     mask = mask_service.store(video, normalized, user=cast.owner, frame_seconds=0)
     client = cast.client_for(cast.outsider)
-    assert client.get(f"/videos/{video.public_id}/remove/video/").status_code == 404
-    assert client.get(f"/masks/{mask.public_id}/image/").status_code == 404
-    viewer = cast.client_for(cast.viewer).get(f"/masks/{mask.public_id}/image/")
+    assert client.get(video_url(video)).status_code == 404
+    assert client.get(mask_url(mask)).status_code == 404
+    viewer = cast.client_for(cast.viewer).get(mask_url(mask))
     assert viewer.status_code == 200 and viewer["Content-Type"] == "image/jpeg"
     viewer.close()
+
+
+def test_a_hidden_video_cannot_be_painted(cast: Cast, video: Video) -> None:
+    Video.objects.filter(pk=video.pk).update(hidden_at=timezone.now())
+    assert cast.client_for(cast.owner).get(painter_url(video)).status_code == 403
