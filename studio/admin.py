@@ -13,6 +13,7 @@ from studio.models import (
     Project,
     Prompt,
     ReferenceImage,
+    Report,
     Team,
     Video,
     WorkerHeartbeat,
@@ -196,3 +197,26 @@ class FavouriteAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "pid", "beat_at"]
+
+
+@admin.register(JobInput)
+class JobInputAdmin(admin.ModelAdmin):
+    list_display = ["job", "position", "role", "image"]
+    list_filter = ["role"]
+    search_fields = ["job__public_id", "image__original_name"]
+    list_select_related = ["job", "image"]
+    raw_id_fields = ["job", "image"]
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["video", "reporter", "short_reason", "created_at", "resolved_at"]
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["reason", "video__public_id", "reporter__username"]
+    list_select_related = ["video", "reporter"]
+    raw_id_fields = ["video", "reporter"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Reason")
+    def short_reason(self, obj: Report) -> str:
+        return obj.reason[:80]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from studio.models import Job, Status
-from studio.services import worker
+from studio.services import rendering, sweep
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +18,13 @@ log = logging.getLogger(__name__)
 def process_job(job_pk: int) -> None:
     job = Job.objects.filter(pk=job_pk).first()
     if job is not None:
-        worker.process(job, from_task=True)
+        sweep.process(job, from_task=True)
 
 
 def render_job(job_pk: int) -> None:
     job = Job.objects.filter(pk=job_pk, status=Status.RUNNING).first()
     if job is not None:
-        worker.render(job)
+        rendering.render(job)
 
 
 def sweeper() -> None:
@@ -40,8 +40,8 @@ def sweeper() -> None:
     # A sweeper of a worker that was killed holds the lease until it runs out:
     # wait for that rather than leave the jobs without a sweeper for a minute.
     # A live sweeper renews its lease every tick, so then this one leaves.
-    while not worker.acquire_sweeper_lease():
-        if worker.sweeper_lease_is_live():
+    while not sweep.acquire_sweeper_lease():
+        if sweep.sweeper_lease_is_live():
             return
         time.sleep(0.5)
     deadline = time.monotonic() + loop_seconds
@@ -49,16 +49,16 @@ def sweeper() -> None:
     try:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="poll") as pool:
             while time.monotonic() < deadline:
-                worker.heartbeat()
-                if not worker.renew_sweeper_lease():
+                sweep.heartbeat()
+                if not sweep.renew_sweeper_lease():
                     return
                 try:
-                    worker.run_due_jobs(inline_renders=False, pool=pool)
+                    sweep.run_due_jobs(inline_renders=False, pool=pool)
                 except Exception:
                     log.exception("sweep pass failed")
                 time.sleep(tick)
     finally:
-        worker.release_sweeper_lease()
+        sweep.release_sweeper_lease()
         close_old_connections()
     enqueue_sweeper()
 

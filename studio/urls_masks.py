@@ -1,5 +1,9 @@
 """Mask painter and object removal."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from studio.views import masks
+
+urlpatterns = [
+    path("videos/<uuid:video_id>/remove/", masks.painter, name="painter"),
+]

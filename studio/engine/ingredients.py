@@ -39,6 +39,7 @@ from studio.engine.output import (
     frame_size,
     no_progress,
     opencv_threads,
+    write_frames,
 )
 from studio.engine.text import DRAFT_TAG
 
@@ -207,7 +208,8 @@ def ingredients2video(
         atomic_output(dest) as out,
         H264Writer(out.path, width, height) as writer,
     ):
-        for index in range(frames):
+
+        def draw(index: int) -> Array:
             seconds = index / FPS
             done = index / (frames - 1)
             frame = background.render(seconds)
@@ -219,8 +221,9 @@ def ingredients2video(
                 caption.draw(frame, seconds, done)
             tag.draw(frame)
             draw_timeline(frame, (index + 1) / frames, accent)
-            writer.write_rgb(frame)
-            report.fraction(0.03 + 0.95 * (index + 1) / frames)
+            return frame
+
+        write_frames(writer, frames, draw, report.span(3, 98))
     report.fraction(1)
 
 

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
-from studio.engine.output import atomic_output
+from studio.engine.output import atomic_output, open_video
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +29,6 @@ MIN_IMAGE_SIDE = 16
 # Pillow sniffs the content, not the name; anything else is refused unread.
 # (Phone JPEGs that Pillow reads as MPO come through the JPEG opener.)
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
-
-# Demuxers that turn a single picture into a one-frame "video".
-_IMAGE_DEMUXERS = ("image2", "_pipe")
 
 POSTER_QUALITY = 90
 THUMBNAIL_QUALITY = 85
@@ -55,9 +52,7 @@ class MediaInfo:
 def probe(path: Path) -> MediaInfo:
     """Duration, size, frame rate, codec and audio presence of a video file."""
     try:
-        with av.open(str(path)) as container:
-            if any(marker in container.format.name for marker in _IMAGE_DEMUXERS):
-                raise EngineError("This file is a still image, not a video.")
+        with open_video(path) as container:
             if not container.streams.video:
                 raise EngineError("This file has no video stream.")
             stream = container.streams.video[0]
@@ -95,6 +90,20 @@ def probe(path: Path) -> MediaInfo:
         raise EngineError("This file is not a video that can be read.") from exc
 
 
+# A source that yields less than this share of the length its header promises
+# is damaged (typically a truncated upload or download): refuse it rather than
+# return a silently shorter result.
+COMPLETE_SHARE = 0.9
+
+
+def check_complete(made_seconds: float, source: MediaInfo) -> None:
+    if made_seconds < source.duration_seconds * COMPLETE_SHARE:
+        raise EngineError(
+            f"The video is damaged: only {made_seconds:.1f} s of its "
+            f"{source.duration_seconds:.1f} s could be read."
+        )
+
+
 def last_frame_time(info: MediaInfo) -> float:
     """A time that lands on the clip's last frame with `extract_frame`."""
     step = 1 / info.fps if info.fps > 0 else 0.04
@@ -109,7 +118,7 @@ def default_poster_time(info: MediaInfo) -> float:
 def extract_frame(video: Path, at_seconds: float) -> Image.Image:
     """The frame shown at `at_seconds` (the last one if the time is past the end), as RGB."""
     try:
-        with av.open(str(video)) as container:
+        with open_video(video) as container:
             if not container.streams.video:
                 raise EngineError("This file has no video stream.")
             stream = container.streams.video[0]

@@ -34,6 +34,7 @@ from studio.engine.output import (
     frame_size,
     no_progress,
     opencv_threads,
+    write_frames,
 )
 
 # Spare resolution for the camera: at the widest the frame shows the whole
@@ -166,6 +167,18 @@ def _flow(a: Array, b: Array) -> Flow:
     dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     # No initial flow: valid for OpenCV, not for its stubs.
     residual = dis.calc(a, b_aligned, None)  # type: ignore[call-overload]
+    # Where `b` has nothing to show after alignment (ground a pan leaves
+    # behind) dense flow only matches texture against black: trust the
+    # global move there, with a margin for the flow's patch size.
+    seen = cv2.warpAffine(
+        np.full_like(b, 255),
+        affine,
+        (width, height),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        borderValue=0,
+    )
+    unseen = cv2.dilate((seen < 255).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    residual[unseen] = 0
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     px, py = xs + residual[..., 0], ys + residual[..., 1]
     tx = affine[0, 0] * px + affine[0, 1] * py + affine[0, 2]
@@ -243,12 +256,39 @@ class FlowTransition:
         if np.abs(share - t).max() < 1e-3:
             blended: Array = cv2.addWeighted(warped0, 1 - t, warped1, t, 0)
             return blended
-        small = np.round(share * 255).astype(np.uint8)
-        alpha = cv2.cvtColor(cv2.resize(small, self.size), cv2.COLOR_GRAY2RGBA)
-        part0 = cv2.multiply(warped0, cv2.bitwise_not(alpha), scale=1 / 255)
-        part1 = cv2.multiply(warped1, alpha, scale=1 / 255)
-        mixed: Array = cv2.add(part0, part1)
-        return mixed
+        blended = cv2.addWeighted(warped0, 1 - t, warped1, t, 0)
+        for top, bottom, left, right in _bands(np.abs(share - t) > 1e-3):
+            # Only the strips a pan uncovers get the per-pixel blend.
+            part = share[top:bottom, left:right]
+            size = ((right - left) * FLOW_SCALE, (bottom - top) * FLOW_SCALE)
+            alpha = cv2.resize(np.round(part * 255).astype(np.uint8), size)
+            alpha = cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGBA)
+            rows = slice(top * FLOW_SCALE, bottom * FLOW_SCALE)
+            cols = slice(left * FLOW_SCALE, right * FLOW_SCALE)
+            part0 = cv2.multiply(warped0[rows, cols], cv2.bitwise_not(alpha), scale=1 / 255)
+            part1 = cv2.multiply(warped1[rows, cols], alpha, scale=1 / 255)
+            blended[rows, cols] = cv2.add(part0, part1)
+        return blended
+
+
+def _bands(differs: Array) -> list[tuple[int, int, int, int]]:
+    """Rectangles (top, bottom, left, right) covering the True cells, one per run of columns."""
+    height, width = differs.shape
+    columns = differs.any(axis=0)
+    bands = []
+    start = None
+    for x in range(width + 1):
+        inside = x < width and bool(columns[x])
+        if inside and start is None:
+            start = x
+        elif not inside and start is not None:
+            # One cell of margin: the full-size alpha is interpolated across it.
+            left, right = max(0, start - 1), min(width, x + 1)
+            rows = np.flatnonzero(differs[:, start:x].any(axis=1))
+            top, bottom = max(0, int(rows[0]) - 1), min(height, int(rows[-1]) + 2)
+            bands.append((top, bottom, left, right))
+            start = None
+    return bands
 
 
 def img2video(
@@ -288,9 +328,7 @@ def img2video(
         atomic_output(dest) as out,
         H264Writer(out.path, width, height) as writer,
     ):
-        for index in range(frames):
-            writer.write_rgb(draw(index / (frames - 1)))
-            report.fraction(0.05 + 0.93 * (index + 1) / frames)
+        write_frames(writer, frames, lambda index: draw(index / (frames - 1)), report.span(5, 98))
     report.fraction(1)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from studio.engine.arrays import Array
 from studio.engine.errors import EngineError
-from studio.engine.media import MediaInfo, open_mask, probe
+from studio.engine.media import MediaInfo, check_complete, open_mask, probe
 from studio.engine.output import (
     Colour,
     H264Writer,
@@ -33,6 +33,7 @@ from studio.engine.output import (
     atomic_output,
     mux_audio,
     no_progress,
+    open_video,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ WORKERS = 2
 MAX_MASK_AREA = 0.5
 # Masks are exported at the video's size; allow rounding of the other side.
 ASPECT_TOLERANCE = 0.02
-INPAINT_RADIUS = 3  # at chroma resolution
+# At chroma resolution, so 4 px of the frame. TELEA's cost grows with the
+# radius squared: 13.6 ms a frame for a 5 % mask at 720p, 27 ms at radius 3.
+INPAINT_RADIUS = 2
 # Weight of the previous frame's fill deep inside the mask; none at its edge,
 # where the fill must meet the current frame's surroundings.
 SMOOTHING = 0.6
@@ -97,12 +100,21 @@ class Region:
     weight: Array = field(init=False)
     weight_uv: Array = field(init=False)
     ring: Array = field(init=False)
+    soften: Array = field(init=False)
+    soften_kernel: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.weight = _inner_weight(self.mask, SMOOTHING_RAMP)
         self.weight_uv = _inner_weight(self.mask_uv, SMOOTHING_RAMP / 2)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
         self.ring = (cv2.dilate(self.mask, kernel) > 0) & (self.mask == 0)
+        # TELEA fills from the edge inward and leaves a seam where the fronts
+        # meet (along the middle of a wide mask). A blur as wide as the mask is
+        # thick, faded in from its edge, melts the seam and keeps the edge.
+        depth = cv2.distanceTransform((self.mask_uv > 0).astype(np.uint8), cv2.DIST_L2, 3)
+        thickness = float(depth.max())
+        self.soften = np.clip(depth / max(1.0, thickness * 0.6), 0, 1).astype(np.float32)
+        self.soften_kernel = max(3, int(thickness)) | 1
 
 
 def _inner_weight(mask: Plane, ramp: float) -> Array:
@@ -146,7 +158,7 @@ def _boxes(mask: Plane, margin: int) -> list[list[int]]:
 
 def regions_for(mask: Plane) -> list[Region]:
     regions = []
-    for left, top, right, bottom in _boxes(mask, margin=6 * INPAINT_RADIUS + 8):
+    for left, top, right, bottom in _boxes(mask, margin=16):
         crop = np.ascontiguousarray(mask[top:bottom, left:right])
         # A chroma sample is masked if any of its four luma pixels is.
         crop_uv = cv2.resize(
@@ -183,7 +195,11 @@ def _fill(planes: Plane, width: int, height: int, region: Region) -> tuple[Plane
     top, bottom, left, right = r.top // 2, r.bottom // 2, r.left // 2, r.right // 2
     u_crop, v_crop = u[top:bottom, left:right], v[top:bottom, left:right]
     y_small = cv2.resize(y_crop, (right - left, bottom - top), interpolation=cv2.INTER_AREA)
-    filled = cv2.inpaint(cv2.merge([y_small, u_crop, v_crop]), r.mask_uv, 3, cv2.INPAINT_TELEA)
+    filled = cv2.inpaint(
+        cv2.merge([y_small, u_crop, v_crop]), r.mask_uv, INPAINT_RADIUS, cv2.INPAINT_TELEA
+    )
+    melted = cv2.stackBlur(filled, (r.soften_kernel, r.soften_kernel))
+    filled = cv2.blendLinear(filled, melted, 1 - r.soften, r.soften)
     y_fill = cv2.resize(
         cv2.extractChannel(filled, 0),
         (r.right - r.left, r.bottom - r.top),
@@ -247,7 +263,7 @@ def _inpaint_video(
     regions = regions_for(mask)
     smoothers = [Smoother(region) for region in regions]
     total = max(1, info.frame_count)
-    with av.open(str(video)) as container:
+    with open_video(video) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         found = stream.average_rate or stream.guessed_rate
@@ -261,7 +277,6 @@ def _inpaint_video(
                 height,
                 fps=rate,
                 crf=REMOVAL_CRF,
-                preset="veryfast",
                 colour=_colour_of(stream.codec_context),
             ) as writer,
         ):
@@ -288,6 +303,7 @@ def _inpaint_video(
                 finish()
             if writer.frames == 0:
                 raise EngineError("No frame could be read from this video.")
+            check_complete(writer.frames / float(rate), info)
 
 
 def remove_object(

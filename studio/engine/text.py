@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from studio.engine.arrays import Array
 from studio.engine.design import (
     Aurora,
     Caption,
@@ -31,6 +32,7 @@ from studio.engine.output import (
     frame_size,
     no_progress,
     opencv_threads,
+    write_frames,
 )
 
 DRAFT_TAG = "OFFLINE DRAFT"
@@ -70,13 +72,14 @@ def text2video(
         atomic_output(dest) as out,
         H264Writer(out.path, width, height) as writer,
     ):
-        for index in range(frames):
+
+        def draw(index: int) -> Array:
             seconds = index / FPS
-            done = index / (frames - 1)
             frame = background.render(seconds)
-            caption.draw(frame, seconds, done)
+            caption.draw(frame, seconds, index / (frames - 1))
             tag.draw(frame)
             draw_timeline(frame, (index + 1) / frames, accent)
-            writer.write_rgb(frame)
-            report.fraction(0.98 * (index + 1) / frames)
+            return frame
+
+        write_frames(writer, frames, draw, report.span(0, 98))
     report.fraction(1)

@@ -283,6 +283,13 @@ def create_job(
     return job
 
 
+def run_due_jobs() -> int:
+    """One sweep pass, rendering local jobs in this process (tests, scripts)."""
+    from studio.services.sweep import run_due_jobs as run
+
+    return run()
+
+
 def enqueue_job(job_pk: int, *, render: bool = False) -> None:
     """Ask the worker to look at a job now. Losing this message only delays it:
     the sweep finds every due job from the database."""
@@ -396,12 +403,18 @@ def elapsed_seconds(job: Job, now: datetime | None = None) -> float:
     return max(0.0, (end - job.created_at).total_seconds())
 
 
-def spend(team_id: int) -> int:
-    """Credits spent by a team: jobs that reached the provider and did not fail free."""
+def credits_summary(team_id: int) -> dict[str, int]:
+    """Credits a team has spent (succeeded jobs) and has riding on jobs that
+    reached a provider but have not finished (or whose outcome is unknown)."""
     from django.db.models import Sum
 
-    total = Job.objects.filter(
-        team_id=team_id,
-        status__in=[Status.QUEUED, Status.RUNNING, Status.SUCCEEDED, Status.NEEDS_ATTENTION],
-    ).aggregate(total=Sum("cost_credits"))["total"]
-    return int(total or 0)
+    def total(statuses: list[str]) -> int:
+        jobs = Job.objects.filter(team_id=team_id, status__in=statuses)
+        return int(jobs.aggregate(total=Sum("cost_credits"))["total"] or 0)
+
+    return {
+        "spent": total([Status.SUCCEEDED]),
+        "reserved": total(
+            [Status.SUBMITTING, Status.QUEUED, Status.RUNNING, Status.NEEDS_ATTENTION]
+        ),
+    }

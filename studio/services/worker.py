@@ -15,18 +15,16 @@ import os
 import random
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from studio.models import FailReason, Job, Mode, Status, WorkerHeartbeat
+from studio.models import FailReason, Job, Status
 from studio.providers import registry
 from studio.providers.base import (
     InputImage,
@@ -50,6 +48,10 @@ LATE_POLL_INTERVAL = 300.0
 
 def _seconds(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
+
+
+def _render_lease() -> float:
+    return _seconds("STUDIO_RENDER_LEASE", 900)
 
 
 def _later(seconds: float) -> datetime:
@@ -157,6 +159,8 @@ def submit(job: Job, *, from_task: bool = False) -> None:
             submitted_at=timezone.now(),
             progress=0,
         )
+        from studio.services.rendering import render
+
         render(job)
         return
     _submit_remote(job, provider)
@@ -272,28 +276,59 @@ def _claim_poll(job: Job, lease: float) -> bool:
 def poll(job: Job) -> None:
     provider = registry.get_provider(job.provider)
     if not provider.remote:
+        from studio.services.rendering import claim_stale_render, render
+
         if job.status == Status.RUNNING and claim_stale_render(job):
             render(job)
         return
     if not _claim_poll(job, _seconds("STUDIO_POLL_LEASE", 60)):
         return
     checkpoint("during_poll")
-    late = job.status == Status.FAILED
+    apply_poll_outcome(job, provider, fetch_poll(provider, job.upstream_id))
+
+
+def fetch_poll(provider: Provider, upstream_id: str) -> PollResult | ProviderError:
+    """One status request; no database work, so it can run in any thread."""
     try:
-        result = provider.poll(job.upstream_id)
+        return provider.poll(upstream_id)
     except ProviderError as exc:
-        _poll_error(job, provider, exc, late=late)
-        return
+        return exc
     except Exception:
-        log.exception("unexpected error polling job %s", job.pk)
-        _poll_error(
-            job, provider, ProviderError("internal error while polling", permanent=False), late=late
-        )
-        return
-    if late:
-        _late_result(job, provider, result)
-        return
-    _apply_poll_result(job, provider, result)
+        log.exception("unexpected error polling %s", upstream_id)
+        return ProviderError("internal error while polling", permanent=False)
+
+
+def apply_poll_outcome(job: Job, provider: Provider, outcome: PollResult | ProviderError) -> None:
+    """Act on a claimed job's poll answer: the state machine's side of polling."""
+    late = job.status == Status.FAILED
+    if isinstance(outcome, ProviderError):
+        _poll_error(job, provider, outcome, late=late)
+    elif late:
+        _late_result(job, provider, outcome)
+    else:
+        _apply_poll_result(job, provider, outcome)
+
+
+def is_quiet(job: Job, result: PollResult | ProviderError) -> bool:
+    """True when an answer changes nothing but the job's progress and next poll."""
+    if not isinstance(result, PollResult) or _past_deadline(job):
+        return False
+    if job.status == Status.QUEUED:
+        return result.state in ("queued", "unknown")
+    if job.status == Status.RUNNING:
+        return result.state in ("queued", "running", "unknown")
+    return False
+
+
+def quiet_update(job: Job, provider: Provider, result: PollResult) -> None:
+    """Set a quiet answer's fields on `job` in memory (saved in bulk by the sweep)."""
+    job.upstream_status = result.upstream_status[:60]
+    if result.progress is not None:
+        job.progress = max(0, min(100, int(result.progress)))
+    job.poll_attempts = 0
+    job.next_poll_at = _later(_next_poll(provider))
+    if result.state == "unknown":
+        log.warning("job %s: unknown upstream status %r", job.pk, result.upstream_status)
 
 
 def _next_poll(provider: Provider) -> float:
@@ -466,227 +501,4 @@ def _schedule_late(job: Job) -> None:
         return
     Job.objects.filter(pk=job.pk, status=Status.FAILED).update(
         next_poll_at=_later(LATE_POLL_INTERVAL)
-    )
-
-
-# The local engine
-
-
-def _render_lease() -> float:
-    return _seconds("STUDIO_RENDER_LEASE", 900)
-
-
-def claim_stale_render(job: Job) -> bool:
-    """Take a running local job whose lease ran out (the worker rendering it died)."""
-    updated = Job.objects.filter(
-        pk=job.pk, status=Status.RUNNING, next_poll_at=job.next_poll_at
-    ).update(
-        next_poll_at=_later(_render_lease()),
-        submit_attempts=F("submit_attempts") + 1,
-        progress=0,
-    )
-    if updated != 1:
-        return False
-    job.refresh_from_db()
-    record_event(job, "Render restarted: the worker rendering it stopped")
-    return True
-
-
-def render(job: Job) -> None:
-    """Render a claimed local-engine job in this process. Free, so safe to repeat."""
-    from studio.engine.errors import EngineError
-
-    limit = int(getattr(settings, "STUDIO_MAX_RENDER_ATTEMPTS", 3))
-    if job.submit_attempts > limit:
-        transition(
-            job,
-            Status.FAILED,
-            f"The local engine stopped {limit} times on this job",
-            error_message="The local engine kept stopping on this job.",
-            fail_reason=FailReason.ENGINE,
-            next_poll_at=None,
-        )
-        return
-    provider = registry.get_provider(job.provider)
-    last_write = [0.0]
-
-    def progress(percent: int) -> None:
-        now = time.monotonic()
-        if now - last_write[0] >= 0.5:
-            last_write[0] = now
-            Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-                progress=max(0, min(99, int(percent)))
-            )
-
-    checkpoint("during_render")
-    suffix = ".gif" if job.mode == Mode.GIF else ".mp4"
-    with tempfile.TemporaryDirectory(prefix="studio-render-") as tmp, ExitStack() as stack:
-        dest = Path(tmp) / f"out{suffix}"
-        try:
-            request = _build_request(job, stack)
-            provider.render(request, dest, progress)
-            store_result(job, dest, content_type="image/gif" if suffix == ".gif" else "video/mp4")
-        except (EngineError, ResultError) as exc:
-            transition(
-                job,
-                Status.FAILED,
-                f"The local engine could not make this: {exc}",
-                error_message=str(exc),
-                fail_reason=FailReason.ENGINE,
-                next_poll_at=None,
-            )
-        except Exception:
-            log.exception("local render of job %s failed", job.pk)
-            transition(
-                job,
-                Status.FAILED,
-                "The local engine hit an internal error",
-                error_message="The local engine hit an internal error.",
-                fail_reason=FailReason.ENGINE,
-                next_poll_at=None,
-            )
-
-
-# The sweep
-
-
-def expire_stale_submissions() -> int:
-    """Jobs left in submitting by a worker that died: the outcome is unknown."""
-    count = 0
-    stale = Job.objects.filter(status=Status.SUBMITTING, next_poll_at__lte=timezone.now())
-    for job in stale:
-        provider = registry.provider_class(job.provider)
-        if provider.remote:
-            moved = transition(
-                job,
-                Status.NEEDS_ATTENTION,
-                "The worker stopped while submitting this job; it may or may not have reached "
-                "the provider, so it will not be sent again automatically.",
-                expect=Status.SUBMITTING,
-                error_message="The worker stopped while submitting.",
-                next_poll_at=None,
-            )
-        else:
-            # Nothing left this machine: rendering can start over.
-            moved = transition(
-                job,
-                Status.DRAFT,
-                "The worker stopped before rendering; starting again",
-                expect=Status.SUBMITTING,
-                next_poll_at=None,
-            )
-        count += int(moved)
-    return count
-
-
-def due_jobs(limit: int = 500) -> list[Job]:
-    now = timezone.now()
-    due = (
-        Q(status=Status.DRAFT, next_poll_at__isnull=True)
-        | Q(status__in=[Status.DRAFT, Status.QUEUED, Status.RUNNING], next_poll_at__lte=now)
-        | Q(status=Status.FAILED, fail_reason=FailReason.TIMEOUT, next_poll_at__lte=now)
-    )
-    return list(Job.objects.filter(due).order_by("next_poll_at", "pk")[:limit])
-
-
-def process(job: Job, *, from_task: bool = False) -> None:
-    """Do whatever is due for one job."""
-    if job.status == Status.DRAFT:
-        submit(job, from_task=from_task)
-    elif job.status in (Status.QUEUED, Status.RUNNING) or (
-        job.status == Status.FAILED and job.fail_reason == FailReason.TIMEOUT
-    ):
-        poll(job)
-
-
-def run_due_jobs(*, inline_renders: bool = True, pool: ThreadPoolExecutor | None = None) -> int:
-    """One pass of the sweep: every due job gets its next step. Returns how many.
-
-    With `inline_renders=False` (the sweeper in the cluster) local renders are
-    handed to their own tasks so a long render never delays other jobs' polls.
-    """
-    expire_stale_submissions()
-    jobs = due_jobs()
-    local = [j for j in jobs if not registry.provider_class(j.provider).remote]
-    remote = [j for j in jobs if registry.provider_class(j.provider).remote]
-    for job in local:
-        if inline_renders:
-            process(job)
-        else:
-            _enqueue_local(job)
-    if pool is None:
-        for job in remote:
-            process(job)
-    else:
-        list(pool.map(_process_in_thread, remote))
-    return len(jobs)
-
-
-def _process_in_thread(job: Job) -> None:
-    try:
-        process(job)
-    except Exception:
-        log.exception("processing job %s failed", job.pk)
-    finally:
-        close_old_connections()
-
-
-def _enqueue_local(job: Job) -> None:
-    """Hand a due local job to its own task, marking it so later passes skip it."""
-    from studio.services.jobs import enqueue_job
-
-    if job.status == Status.RUNNING:
-        # The render lease ran out: take it here, render in the task.
-        if claim_stale_render(job):
-            enqueue_job(job.pk, render=True)
-        return
-    updated = Job.objects.filter(
-        pk=job.pk, status=job.status, next_poll_at=job.next_poll_at
-    ).update(next_poll_at=_later(60))
-    if updated == 1:
-        enqueue_job(job.pk)
-
-
-SWEEPER_LEASE = "sweeper-lease"
-
-
-def acquire_sweeper_lease() -> bool:
-    """Only one sweeper loop at a time; a dead one's lease runs out in ~15 s."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=_seconds("STUDIO_SWEEPER_LEASE", 15))
-    WorkerHeartbeat.objects.get_or_create(
-        name=SWEEPER_LEASE, defaults={"beat_at": stale - timedelta(seconds=1), "pid": 0}
-    )
-    taken = WorkerHeartbeat.objects.filter(
-        Q(beat_at__lt=stale) | Q(pid=os.getpid()), name=SWEEPER_LEASE
-    ).update(beat_at=now, pid=os.getpid())
-    return taken == 1
-
-
-def sweeper_lease_is_live() -> bool:
-    """True when another sweeper renewed the lease within the last few seconds."""
-    recent = timezone.now() - timedelta(seconds=3)
-    return WorkerHeartbeat.objects.filter(
-        name=SWEEPER_LEASE, beat_at__gte=recent, pid__gt=0
-    ).exists()
-
-
-def renew_sweeper_lease() -> bool:
-    return (
-        WorkerHeartbeat.objects.filter(name=SWEEPER_LEASE, pid=os.getpid()).update(
-            beat_at=timezone.now()
-        )
-        == 1
-    )
-
-
-def release_sweeper_lease() -> None:
-    WorkerHeartbeat.objects.filter(name=SWEEPER_LEASE, pid=os.getpid()).update(
-        beat_at=timezone.now() - timedelta(hours=1), pid=0
-    )
-
-
-def heartbeat(name: str = "worker") -> None:
-    WorkerHeartbeat.objects.update_or_create(
-        name=name, defaults={"beat_at": timezone.now(), "pid": os.getpid()}
     )

@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from studio.forms import AddMemberForm, RoleForm, SwitchTeamForm, TeamForm
-from studio.models import Membership
+from studio.models import Membership, Role
 from studio.services import teams as team_service
+from studio.services.jobs import credits_summary
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
 
@@ -41,7 +42,8 @@ def team_detail(request: AuthedRequest, team_id: UUID) -> HttpResponse:
             "my_membership": membership,
             "members": members,
             "add_form": AddMemberForm(),
-            "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
+            "role_choices": Role.choices,
+            "credits": credits_summary(team.pk),
         },
     )
 

@@ -104,3 +104,22 @@ def test_an_archived_project_takes_no_new_jobs(cast: Cast, gateway: Any) -> None
     cast.project.archived_at = timezone.now()
     cast.project.save()
     assert "__all__" in _errors(cast)
+
+
+def test_team_credits_count_finished_and_outstanding_jobs(cast: Cast, gateway: Any) -> None:
+    from studio.services.jobs import credits_summary, transition
+
+    done = _create(cast)
+    running = _create(cast, prompt_text="Second shot")
+    failed = _create(cast, prompt_text="Third shot")
+    for job, path in (
+        (done, ["submitting", "queued", "succeeded"]),
+        (running, ["submitting", "queued"]),
+        (failed, ["submitting", "failed"]),
+    ):
+        for status in path:
+            transition(job, status, "test")
+    summary = credits_summary(cast.team.pk)
+    assert summary == {"spent": done.cost_credits, "reserved": running.cost_credits}
+    page = cast.client_for(cast.viewer).get(f"/teams/{cast.team.public_id}/").content.decode()
+    assert f"<strong>{done.cost_credits}</strong> spent" in page

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from studio.models import Video
+from tests.conftest import Cast
+from tests.masks import builders
+from tests.masks.sandbox import sandbox_fixture, sandbox_gateway_fixture  # noqa: F401
+
+
+@pytest.fixture
+def video(cast: Cast) -> Video:
+    """A finished 2 s 640x360 video of the cast's project, made by the local engine."""
+    return builders.make_video(cast.project, cast.owner)
+
+
+@pytest.fixture
+def mountsea_on(settings: Any) -> None:
+    settings.STUDIO_MOUNTSEA_URL = "http://127.0.0.1:9"
+    settings.STUDIO_MOUNTSEA_KEY = "test-key"
