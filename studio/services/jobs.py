@@ -359,11 +359,8 @@ def rerun_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
     """A new job with the same inputs (the original stays as it was)."""
     if not job.is_terminal:
         raise JobActionError("Wait for the job to finish before running it again.")
-    params = {
-        k: v for k, v in job.params.items() if k != "seed" or job.mode not in GENERATION_MODES
-    }
-    if job.mode in GENERATION_MODES and "seed" in job.params:
-        params["seed"] = job.params["seed"]
+    # The same parameters, seed included, so the same inputs give the same shot.
+    params = dict(job.params)
     inputs = [(i.image, i.role) for i in job.inputs.select_related("image")]
     return create_job(
         project=job.project,
