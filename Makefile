@@ -12,7 +12,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: help run install install-test chromium lint check test test-sqlite test-postgres bench clean
+.PHONY: help run install install-test chromium wrk lint check test test-sqlite test-postgres bench clean
 
 help:
 	@echo "make run    set up and start Studio on http://127.0.0.1:$(PORT) (web + worker)"
@@ -41,6 +41,13 @@ chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# wrk is the load generator of the web benchmark.
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "Installing Debian's wrk for the web benchmark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
 
 run: install
@@ -73,7 +80,7 @@ test-postgres: install-test
 
 test: lint check test-sqlite test-postgres
 
-bench: install-test
+bench: install-test wrk
 	$(PY) -m benchmarks
 
 clean:

@@ -59,12 +59,14 @@ def seed(videos: int) -> dict[str, str]:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
     from django.utils import timezone
+    from django.utils.crypto import get_random_string
 
     from studio.models import Favourite, Job, Project, Status, Video
     from studio.services.teams import ensure_personal_team
+    from studio.sessions import SessionStore
 
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
     team = ensure_personal_team(user)
@@ -142,11 +144,14 @@ def seed(videos: int) -> dict[str, str]:
             cursor.execute("VACUUM ANALYZE")
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
+    # A browser that loaded the page holds the CSRF cookie too.
+    csrf = get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
     return {
-        "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={csrf}",
         "card": f"/jobs/{running.public_id}/card/",
         "gallery": "/gallery/",
         "project_gallery": f"/projects/{projects[0].public_id}/gallery/",
@@ -309,10 +314,7 @@ def run(args: argparse.Namespace, database_url: str | None) -> dict[str, Any]:
                 ("card_poll_304", urls["card"], etag),
                 ("gallery", urls["gallery"], ""),
             ]
-            results["throughput"] = tp = throughput(port, runs, cookie, args)
-            results["card_ratio"] = tp["card_poll"]["rps"] / tp["trivial_member"]["rps"]
-            results["card_ratio_304"] = tp["card_poll_304"]["rps"] / tp["trivial_member"]["rps"]
-            results["card_ratio_anonymous"] = tp["card_poll"]["rps"] / tp["trivial"]["rps"]
+            results["throughput"] = throughput(port, runs, cookie, args)
             gallery = urls["gallery"]
             htmx = {**headers, "HX-Request": "true"}
             results["server_time_ms"] = server_times(
@@ -357,6 +359,9 @@ def _second_page(port: int, path: str, headers: dict[str, str]) -> str:
     return path + match.group(1)
 
 
+BASELINES = (("signed-in trivial", "trivial_member"), ("public trivial", "trivial"))
+
+
 def report(results: dict[str, Any]) -> str:
     tp = results["throughput"]
     st = results["server_time_ms"]
@@ -371,13 +376,14 @@ def report(results: dict[str, Any]) -> str:
         lines.append(
             f"  {name:<15} {row['rps']:>7.0f} req/s (rounds {rounds})  latency {row['latency']}"
         )
-    ratio = results["card_ratio"]
-    verdict = "met" if ratio >= 0.5 else "NOT met"
-    lines.append(f"  card poll / signed-in trivial view = {ratio:.0%}  (target >= 50 %: {verdict})")
-    lines.append(
-        f"  unchanged card poll (304) / signed-in trivial = {results['card_ratio_304']:.0%}"
-    )
-    lines.append(f"  card poll / anonymous trivial view = {results['card_ratio_anonymous']:.0%}")
+    for label, key in (
+        ("card poll (200, rendered)", "card_poll"),
+        ("unchanged card poll (304)", "card_poll_304"),
+    ):
+        for base_label, base in BASELINES:
+            ratio = tp[key]["rps"] / tp[base]["rps"]
+            verdict = "met" if ratio >= 0.5 else "NOT met"
+            lines.append(f"  {label} / {base_label} view = {ratio:.0%}  (>= 50 %: {verdict})")
     lines += ["", "server time, sequential keep-alive requests (ms):"]
     for name, row in st.items():
         lines.append(

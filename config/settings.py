@@ -131,7 +131,8 @@ DATABASES: dict[str, dict[str, Any]] = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server and worker write to the same file: wait for the lock instead of
     # failing, take the write lock up front, and let readers run beside a writer.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests as on PostgreSQL: opening one and
+    # running its PRAGMAs cost more than a job card's whole query.
     # A file, not memory, for the test database too: the kill tests run real
     # worker processes against it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_studio.sqlite3")}
@@ -141,12 +142,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
         "STUDIO_TEST_DATABASE_NAME", "test_studio"
     )
 
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Django's database sessions and model backend, each with its per-request read
+# written as one SELECT (studio/sessions.py, studio/auth.py).
+SESSION_ENGINE = "studio.sessions"
+AUTHENTICATION_BACKENDS = ["studio.auth.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -16,7 +16,7 @@ from studio.forms_creator import GenerateForm
 from studio.models import Job, Project
 from studio.providers import registry
 from studio.services import gallery as gallery_service
-from studio.services import jobs as job_service
+from studio.views import text
 from studio.views.generate import generate_context, initial_from_query, recent_prompts
 
 register = template.Library()
@@ -24,21 +24,9 @@ register = template.Library()
 PANEL_VIDEOS = 8
 
 
-@register.filter
-def model_label(job: Job) -> str:
-    spec = registry.model_spec(job.provider, job.model)
-    return spec.label if spec else job.model
-
-
-@register.filter
-def job_title(job: Job) -> str:
-    """The prompt, or for an edit (upscale, GIF, removal) what it was made from."""
-    if job.prompt_text:
-        return job.prompt_text
-    source = job.source_video
-    if source is not None and source.job is not None and source.job.prompt_text:
-        return f"{job.get_mode_display()} of “{source.job.prompt_text}”"
-    return job.get_mode_display()
+register.filter(text.model_label)
+register.filter(text.job_title)
+register.filter(text.elapsed)
 
 
 @register.filter
@@ -53,14 +41,6 @@ def provider_label(job: Job) -> str:
 def uuid_value() -> str:
     """A fresh idempotency key for a button that creates a job."""
     return str(uuid.uuid4())
-
-
-@register.filter
-def elapsed(job: Job) -> str:
-    seconds = int(job_service.elapsed_seconds(job))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @register.inclusion_tag("studio/partials/generate.html#generate-form", takes_context=True)

@@ -19,7 +19,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         messages.success(request, "Welcome to Studio. Your personal team is ready.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})

@@ -10,15 +10,18 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from studio.models import Job, Status
+from studio.models import FailReason, Job, Mode, Status
 from studio.services import gallery as gallery_service
 from studio.services import jobs as job_service
 from studio.typing import AuthedRequest
+from studio.views import text
 from studio.views.access import current_membership_or_404
 from studio.views.links import link
 from studio.views.lookups import can_edit as member_can_edit
@@ -39,11 +42,15 @@ VIDEO_LINKS = ("video_detail", "media_thumbnail")
 
 
 def card_context(job: Job, *, can_edit: bool) -> dict[str, Any]:
-    """What one job card shows. Reads the database only, never a provider."""
+    """What one job card shows, its words worked out here rather than in the
+    template (cards are polled every two seconds). Reads the database only,
+    never a provider."""
     video = getattr(job, "video", None)
     urls = {name: link(name, job.public_id) for name in CARD_LINKS}
     if video is not None:
         urls.update((name, link(name, video.public_id)) for name in VIDEO_LINKS)
+    title = text.job_title(job)
+    credits = job.cost_credits
     return {
         "job": job,
         "video": video,
@@ -52,6 +59,16 @@ def card_context(job: Job, *, can_edit: bool) -> dict[str, Any]:
         "can_cancel": can_edit and job_service.can_cancel(job),
         "position": job_service.queue_position(job),
         "polls": not job.is_terminal,
+        "status_label": Status(job.status).label,
+        "mode_label": Mode(job.mode).label,
+        "title": title,
+        "short_title": Truncator(title).chars(160),
+        "model_label": text.model_label(job),
+        "elapsed": text.elapsed(job),
+        "started": int(job.created_at.timestamp()),
+        "creator": job.created_by.get_username() if job.created_by else "",
+        "credits": f"{credits} credit{pluralize(credits)}" if credits else "",
+        "fail_label": FailReason(job.fail_reason).label if job.fail_reason else "",
     }
 
 
