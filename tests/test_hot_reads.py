@@ -263,3 +263,35 @@ def test_fetch_row_converts_columns_as_the_orm_does(cast: Cast) -> None:
 def test_partial_instance_refuses_names_that_are_not_columns() -> None:
     with pytest.raises(ValueError, match="not columns"):
         db.partial_instance(Job, "default", {"id": 1, "nonsense": 2})
+
+
+def test_a_polled_card_carries_a_working_csrf_token_only_when_it_has_a_form(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.DRAFT)
+    url = f"/jobs/{job.public_id}/card/"
+    viewer = Client(enforce_csrf_checks=True)
+    viewer.force_login(cast.viewer)
+    assert "csrfmiddlewaretoken" not in viewer.get(url, HTTP_HX_REQUEST="true").content.decode()
+    editor = Client(enforce_csrf_checks=True)
+    editor.force_login(cast.editor)
+    html = editor.get(url, HTTP_HX_REQUEST="true").content.decode()
+    token = html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = editor.post(
+        f"/jobs/{job.public_id}/cancel/",
+        {"csrfmiddlewaretoken": token},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+
+
+def test_an_unchanged_card_answers_304_with_its_caching_headers(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING, progress=5)
+    client = cast.client_for(cast.editor)
+    url = f"/jobs/{job.public_id}/card/"
+    first = client.get(url, HTTP_HX_REQUEST="true")
+    again = client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == first["Cache-Control"] == "private, no-cache"
+    assert "HX-Request" in again["Vary"]

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.context_processors import csrf
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -41,7 +41,33 @@ CARD_LINKS = (
 VIDEO_LINKS = ("video_detail", "media_thumbnail")
 
 
-def card_context(job: Job, *, can_edit: bool) -> dict[str, Any]:
+def card_state(job: Job, *, can_edit: bool) -> dict[str, Any]:
+    """The parts of a card that change while it is polled (besides the job's row)."""
+    return {
+        "can_edit": can_edit,
+        "can_cancel": can_edit and job_service.can_cancel(job),
+        "position": job_service.queue_position(job),
+        "polls": not job.is_terminal,
+    }
+
+
+def card_etag(job: Job, state: dict[str, Any]) -> str:
+    """Everything a card shows except the elapsed time, which ticks in the browser."""
+    parts = (
+        job.pk,
+        job.status,
+        job.progress,
+        job.updated_at.timestamp(),
+        state["position"],
+        state["can_edit"],
+        state["can_cancel"],
+    )
+    return 'W/"card-' + "-".join(str(part) for part in parts) + '"'
+
+
+def card_context(
+    job: Job, *, can_edit: bool, state: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What one job card shows, its words worked out here rather than in the
     template (cards are polled every two seconds). Reads the database only,
     never a provider."""
@@ -52,13 +78,10 @@ def card_context(job: Job, *, can_edit: bool) -> dict[str, Any]:
     title = text.job_title(job)
     credits = job.cost_credits
     return {
+        **(state or card_state(job, can_edit=can_edit)),
         "job": job,
         "video": video,
         "urls": urls,
-        "can_edit": can_edit,
-        "can_cancel": can_edit and job_service.can_cancel(job),
-        "position": job_service.queue_position(job),
-        "polls": not job.is_terminal,
         "status_label": Status(job.status).label,
         "mode_label": Mode(job.mode).label,
         "title": title,
@@ -76,44 +99,33 @@ def cards(jobs: list[Job], *, can_edit: bool) -> list[dict[str, Any]]:
     return [card_context(job, can_edit=can_edit) for job in jobs]
 
 
-def card_etag(card: dict[str, Any]) -> str:
-    """Everything a card shows except the elapsed time, which ticks in the browser."""
-    job = card["job"]
-    state = (
-        job.pk,
-        job.status,
-        job.progress,
-        job.updated_at.timestamp(),
-        card["position"],
-        card["can_edit"],
-        card["can_cancel"],
-    )
-    return 'W/"card-' + "-".join(str(part) for part in state) + '"'
-
-
 @require_safe
 @vary_on_headers("HX-Request")
 def job_card(request: AuthedRequest, job_id: UUID) -> HttpResponse:
     job = get_job_card_for_member(request, job_id)
     if not request.htmx:
         return redirect("job_detail", job_id=job.public_id)
-    card = card_context(job, can_edit=member_can_edit(job))
-    etag = card_etag(card)
+    state = card_state(job, can_edit=member_can_edit(job))
+    etag = card_etag(job, state)
     if request.headers.get("If-None-Match") == etag:
         # Nothing changed since this browser's last poll: it reuses its copy.
-        not_modified = HttpResponse(status=304)
-        not_modified["ETag"] = etag
-        return not_modified
-    # No context processors: a card needs none of the page's navigation.
-    context = {"card": card, "request": request, "csrf_token": get_token(request)}
-    response = HttpResponse(
-        render_to_string("studio/job_card.html#card", context),
-        status=STOP_POLLING if job.is_terminal else 200,
-    )
+        response = HttpResponse(status=304)
+    else:
+        # No context processors: a card needs none of the page's navigation; the
+        # CSRF token is worked out only if the card shows a form.
+        context = {
+            "card": card_context(job, can_edit=state["can_edit"], state=state),
+            "request": request,
+            **csrf(request),
+        }
+        response = HttpResponse(
+            render_to_string("studio/job_card.html#card", context),
+            status=STOP_POLLING if job.is_terminal else 200,
+        )
+        if job.status == Status.SUCCEEDED:
+            response["HX-Trigger"] = "studio:video-ready"
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
-    if job.status == Status.SUCCEEDED:
-        response["HX-Trigger"] = "studio:video-ready"
     return response
 
 

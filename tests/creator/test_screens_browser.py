@@ -126,3 +126,34 @@ def test_every_creator_screen_renders_cleanly(
     expect(page.locator("video[data-player]")).to_be_visible()
     _shot(page, artifacts_dir / f"screen-video-{tag}.png")
     assert errors == []
+
+
+def test_the_browser_revalidates_an_unchanged_card_and_gets_304(
+    signed_in_page: tuple[Page, Any], live_server: Any
+) -> None:
+    """htmx polls with XHR; the browser's cache adds If-None-Match from the card's
+    ETag, the server answers 304 and the card stays as it was."""
+    page, user = signed_in_page
+    project = factories.make_project(factories.personal_team(user), "Polling", user)
+    job = make_job(project, user, status=Status.RUNNING, progress=35, prompt_text="A kite")
+    card_url = f"/jobs/{job.public_id}/card/"
+    polls: list[tuple[str | None, int]] = []
+
+    def seen(response: Any) -> None:
+        if response.url.endswith(card_url):
+            # A 304 reaches the page as the cached 200; no body crossed the network.
+            sent = response.request.all_headers().get("if-none-match")
+            polls.append((sent, response.request.sizes()["responseBodySize"]))
+
+    page.on("response", seen)
+    page.goto(f"{live_server.url}/projects/{project.public_id}/")
+    card = page.locator(f"#job-{job.public_id}")
+    expect(card).to_contain_text("35 %")
+    page.wait_for_timeout(5_000)  # two or three polls, every 2 s
+    assert len(polls) >= 2, polls
+    first_etag = polls[0][0]
+    assert first_etag is None or first_etag.startswith('W/"card-')
+    revalidated = [size for etag, size in polls[1:] if etag and etag.startswith('W/"card-')]
+    assert revalidated and all(size == 0 for size in revalidated), polls
+    assert polls[0][1] > 1000  # the first poll carried the whole card
+    expect(card).to_contain_text("35 %")
