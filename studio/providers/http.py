@@ -5,7 +5,8 @@
 into a temporary file under a size cap, checks the content type, follows a few
 redirects itself and re-checks every hop, and refuses private and loopback
 addresses unless `STUDIO_ALLOW_PRIVATE_URLS` is set (the sandbox gateway runs on
-127.0.0.1).
+127.0.0.1). Each hop connects to the address that was checked, not to a second
+DNS answer.
 """
 
 from __future__ import annotations
@@ -140,15 +141,20 @@ class DownloadError(ProviderError):
         )
 
 
-def check_url(url: httpx.URL, *, allow_private: bool, resolver: Resolver | None = None) -> None:
-    """Refuse anything but http(s) to public addresses (every resolved one)."""
+def check_url(
+    url: httpx.URL, *, allow_private: bool, resolver: Resolver | None = None
+) -> list[str]:
+    """Refuse anything but http(s) to public addresses (every resolved one).
+
+    Returns the checked addresses, for the request to connect to one of them
+    (none when private addresses are allowed: nothing to pin then)."""
     if url.scheme not in ("http", "https"):
         raise DownloadError(f"refusing a {url.scheme or 'schemeless'} URL; only http(s)")
     host = url.host
     if not host:
         raise DownloadError("refusing a URL without a host")
     if allow_private:
-        return
+        return []
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         addresses = [str(ipaddress.ip_address(host))]
@@ -167,6 +173,31 @@ def check_url(url: httpx.URL, *, allow_private: bool, resolver: Resolver | None 
                 f"refusing the result host {host}: it resolves to a private or loopback "
                 "address (set STUDIO_ALLOW_PRIVATE_URLS=1 only for a local sandbox)"
             )
+    return addresses
+
+
+def pinned_request(
+    client: httpx.Client,
+    url: httpx.URL,
+    address: str,
+    *,
+    headers: Mapping[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    """A GET for `url` that connects to `address`, the one `check_url` checked.
+
+    A DNS answer that changes between the check and the connection (DNS
+    rebinding) cannot steer the download to a private address. The Host header
+    and the TLS server name stay the URL's host, so virtual hosting and the
+    certificate check work as for any request to that host."""
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else None
+    return client.build_request(
+        "GET",
+        url.copy_with(host=address),
+        headers={**headers, "Host": url.netloc.decode("ascii")},
+        timeout=timeout,
+        extensions=extensions,
+    )
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -261,12 +292,22 @@ def download_to_file(
     current = httpx.URL(url)
     for _hop in range(max_redirects + 1):
         is_trusted = trusted is not None and _origin(current) == trusted
-        if not is_trusted:
-            check_url(current, allow_private=private_ok, resolver=resolver)
-        request_headers = dict(headers or {}) if is_trusted else {}
-        request = client.build_request(
-            "GET", current, headers=request_headers, timeout=timeout or DOWNLOAD_TIMEOUT
+        addresses = (
+            [] if is_trusted else check_url(current, allow_private=private_ok, resolver=resolver)
         )
+        request_headers = dict(headers or {}) if is_trusted else {}
+        if addresses:
+            request = pinned_request(
+                client,
+                current,
+                addresses[0],
+                headers=request_headers,
+                timeout=timeout or DOWNLOAD_TIMEOUT,
+            )
+        else:
+            request = client.build_request(
+                "GET", current, headers=request_headers, timeout=timeout or DOWNLOAD_TIMEOUT
+            )
         try:
             response = client.send(request, stream=True)
         except httpx.TransportError as exc:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import http.server
+import ssl
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from studio.providers.http import (
     DownloadError,
@@ -14,6 +19,7 @@ from studio.providers.http import (
     check_url,
     download_to_file,
     parse_retry_after,
+    pinned_request,
 )
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200
@@ -170,13 +176,33 @@ def test_redirects_are_followed_and_each_hop_is_checked(tmp_path: Path) -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
-        if request.url.host == "cdn.example":
+        seen.append(f"{request.headers['host']} via {request.url}")
+        if request.headers["host"] == "cdn.example":
             return httpx.Response(302, headers={"location": "https://files.example/real.mp4"})
         return httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
 
     fetch(handler, tmp_path / "v.mp4", "https://cdn.example/v.mp4")
-    assert seen == ["https://cdn.example/v.mp4", "https://files.example/real.mp4"]
+    assert seen == [
+        "cdn.example via https://93.184.216.34/v.mp4",
+        "files.example via https://93.184.216.36/real.mp4",
+    ]
+
+
+def test_each_hop_connects_to_the_address_that_was_checked(tmp_path: Path) -> None:
+    """The host name is resolved once: the request goes to that checked address,
+    with the name kept for the Host header and the TLS server name."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
+
+    fetch(handler, tmp_path / "v.mp4", "https://cdn.example:8443/v.mp4?sig=abc")
+    (request,) = seen
+    assert request.url.host == "93.184.216.34" and request.url.port == 8443
+    assert request.url.raw_path == b"/v.mp4?sig=abc"
+    assert request.headers["host"] == "cdn.example:8443"
+    assert request.extensions["sni_hostname"] == "cdn.example"
 
 
 def test_a_redirect_to_a_private_address_is_refused(tmp_path: Path) -> None:
@@ -204,8 +230,8 @@ def test_auth_headers_go_only_to_the_trusted_origin(tmp_path: Path) -> None:
     seen: dict[str, str | None] = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen[request.url.host] = request.headers.get("authorization")
-        if request.url.host == "gateway.example":
+        seen[request.headers["host"]] = request.headers.get("authorization")
+        if request.headers["host"] == "gateway.example":
             return httpx.Response(302, headers={"location": "https://cdn.example/v.mp4"})
         return httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
 
@@ -282,3 +308,89 @@ def test_the_client_factory_uses_the_given_timeout_and_never_follows_redirects()
         assert client.timeout == timeout
         assert client.follow_redirects is False
         assert client.headers["user-agent"].startswith("Studio/")
+
+
+@contextlib.contextmanager
+def local_mp4_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[str]]]:
+    """A real HTTP(S) server on 127.0.0.1 answering every GET with MP4; yields
+    its port and the paths it was asked for."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(MP4)))
+            self.end_headers()
+            self.wfile.write(MP4)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_dns_answer_that_changes_after_the_check_cannot_reach_a_local_server(
+    tmp_path: Path,
+) -> None:
+    """DNS rebinding: the check sees a public address, the system resolver would
+    give 127.0.0.1. The download goes to the checked address, never to the
+    local server listening on 127.0.0.1."""
+    with local_mp4_server() as (port, hits):
+        with build_client() as client, pytest.raises(DownloadError) as caught:
+            download_to_file(
+                client,
+                f"http://localhost:{port}/v.mp4",
+                tmp_path / "v.mp4",
+                resolver=lambda host, port: ["93.184.216.34"],
+                allow_private=False,
+                timeout=httpx.Timeout(1.0),
+            )
+        assert not caught.value.permanent  # the public address is unreachable here
+        assert hits == []
+        assert not (tmp_path / "v.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    ("cert_host", "accepted"), [("cdn.example", True), ("other.example", False)]
+)
+def test_a_pinned_https_request_checks_the_certificate_against_the_host_name(
+    cert_host: str, accepted: bool
+) -> None:
+    """Connecting to the checked IP keeps TLS honest: the server name sent and
+    verified is the URL's host, so a certificate for another name is refused."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(cert_host).configure_cert(server_context)
+    names: list[str | None] = []
+
+    def remember(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        names.append(name)
+
+    server_context.sni_callback = remember
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with (
+        local_mp4_server(server_context) as (port, _hits),
+        httpx.Client(verify=client_context, trust_env=False) as client,
+    ):
+        url = httpx.URL(f"https://cdn.example:{port}/v.mp4")
+        request = pinned_request(client, url, "127.0.0.1", headers={}, timeout=httpx.Timeout(5.0))
+        if accepted:
+            response = client.send(request)
+            assert response.status_code == 200 and response.content == MP4
+        else:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                client.send(request)
+    assert names and names[0] == "cdn.example"
