@@ -394,3 +394,23 @@ def test_a_pinned_https_request_checks_the_certificate_against_the_host_name(
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 client.send(request)
     assert names and names[0] == "cdn.example"
+
+
+def test_an_ipv6_answer_is_pinned_in_brackets(tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=MP4, headers={"content-type": "video/mp4"})
+
+    with client_for(handler) as client:
+        download_to_file(
+            client,
+            "https://v6.example/v.mp4",
+            tmp_path / "v.mp4",
+            resolver=lambda host, port: ["2606:2800:220:1:248:1893:25c8:1946"],
+            allow_private=False,
+        )
+    (request,) = seen
+    assert str(request.url) == "https://[2606:2800:220:1:248:1893:25c8:1946]/v.mp4"
+    assert request.headers["host"] == "v6.example"
