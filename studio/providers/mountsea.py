@@ -26,27 +26,16 @@ from PIL import Image, UnidentifiedImageError
 from studio.providers.base import (
     ModelSpec,
     PollResult,
-    Provider,
     ProviderError,
     Submission,
-    SubmitOutcomeUnknown,
     SubmitRequest,
     UpstreamState,
-    redact,
 )
+from studio.providers.gateway import GatewayProvider
 from studio.providers.http import (
-    ClientHolder,
     DownloadError,
-    api_timeout,
-    build_client,
-    create_error,
-    create_transport_error,
-    download_to_file,
     failure_reason,
     first_str,
-    json_or_none,
-    poll_error,
-    poll_transport_error,
 )
 
 GENERATE_PATH = "/gemini/video/generate"
@@ -170,9 +159,10 @@ def _mask_base64(path: Path) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-class MountseaProvider(Provider):
+class MountseaProvider(GatewayProvider):
     name = "mountsea"
     label = "Mountsea (Veo)"
+    speaker = "Mountsea"
     can_cancel = False
     first_poll_delay = 5.0
     poll_interval = 5.0
@@ -189,47 +179,17 @@ class MountseaProvider(Provider):
         timeout: httpx.Timeout | None = None,
         download_timeout: httpx.Timeout | None = None,
     ) -> None:
-        self.base_url = (base_url if base_url is not None else settings.STUDIO_MOUNTSEA_URL).rstrip(
-            "/"
+        url = base_url if base_url is not None else settings.STUDIO_MOUNTSEA_URL
+        super().__init__(
+            base_url=url.rstrip("/"),
+            api_key=api_key if api_key is not None else settings.STUDIO_MOUNTSEA_KEY,
+            transport=transport,
+            timeout=timeout,
+            download_timeout=download_timeout,
         )
-        self._key = api_key if api_key is not None else settings.STUDIO_MOUNTSEA_KEY
-        self._download_timeout = download_timeout
-        # No default auth header: the same client downloads results from
-        # foreign hosts, which must never see the key.
-        self._holder = ClientHolder(
-            lambda: build_client(
-                base_url=self.base_url, timeout=timeout or api_timeout(), transport=transport
-            )
-        )
-
-    def __repr__(self) -> str:
-        return f"<MountseaProvider {self.base_url}>"
-
-    # -- configuration ---------------------------------------------------------
-
-    def is_configured(self) -> bool:
-        return bool(self._key and self.base_url)
 
     def models(self) -> tuple[ModelSpec, ...]:
         return MODELS
-
-    def close(self) -> None:
-        self._holder.close()
-
-    def __del__(self) -> None:
-        # A caller that forgets close() must not leak a socket.
-        holder = getattr(self, "_holder", None)
-        if holder is not None:
-            holder.close()
-
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._key}"}
-
-    def _clean(self, text: str) -> str:
-        return redact(text, self._key)
-
-    def _invalid(self, message: str) -> ProviderError:
-        return ProviderError(self._clean(message), permanent=True, reason="validation")
 
     # -- submit ----------------------------------------------------------------
 
@@ -304,45 +264,12 @@ class MountseaProvider(Provider):
 
     def submit(self, request: SubmitRequest) -> Submission:
         path, body = self.build_body(request)
-        client = self._holder.get()
-        try:
-            response = client.post(path, json=body, headers=self._auth())
-        except httpx.TransportError as exc:
-            raise create_transport_error("Mountsea", exc) from None
-        if not response.is_success:
-            raise create_error("Mountsea", response, (self._key,))
-        payload = json_or_none(response)
-        task_id = first_str(payload, "taskId", "task_id", "id")
-        if not task_id and isinstance(payload, dict):
-            task_id = first_str(payload.get("data"), "taskId", "task_id", "id")
-        if not task_id:
-            snippet = self._clean(" ".join(response.text.split())[:200])
-            raise SubmitOutcomeUnknown(
-                f"Mountsea accepted the job (HTTP {response.status_code}) but its answer has no "
-                f"taskId: {snippet!r}",
-                status_code=response.status_code,
-            )
-        return Submission(upstream_id=task_id, raw=payload)
+        return self._create(path, ("taskId", "task_id", "id"), json=body)
 
     # -- poll ------------------------------------------------------------------
 
     def poll(self, upstream_id: str) -> PollResult:
-        client = self._holder.get()
-        try:
-            response = client.get(RESULT_PATH, params={"taskId": upstream_id}, headers=self._auth())
-        except httpx.TransportError as exc:
-            raise poll_transport_error("Mountsea", exc) from None
-        if not response.is_success:
-            raise poll_error("Mountsea", response, (self._key,))
-        payload = json_or_none(response)
-        if not isinstance(payload, dict):
-            raise ProviderError(
-                f"Mountsea answered a status read with something that is not a JSON object "
-                f"(HTTP {response.status_code})",
-                permanent=False,
-                status_code=response.status_code,
-            )
-        return self.parse_result(payload)
+        return self.parse_result(self._read_status(RESULT_PATH, {"taskId": upstream_id}))
 
     def parse_result(self, payload: dict[str, Any]) -> PollResult:
         body = payload
@@ -403,9 +330,4 @@ class MountseaProvider(Provider):
         url = result.video_url or find_video(result.raw.get("result"))[0]
         if not url:
             raise DownloadError("Mountsea returned no video link", reason="no_output")
-        try:
-            return download_to_file(self._holder.get(), url, dest, timeout=self._download_timeout)
-        except ProviderError as exc:
-            exc.message = self._clean(exc.message)
-            exc.args = (exc.message,)
-            raise
+        return self._download_link(url, dest)

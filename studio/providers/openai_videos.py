@@ -21,28 +21,17 @@ from django.conf import settings
 from studio.providers.base import (
     ModelSpec,
     PollResult,
-    Provider,
     ProviderError,
     Submission,
-    SubmitOutcomeUnknown,
     SubmitRequest,
     UpstreamState,
-    redact,
 )
+from studio.providers.gateway import GatewayProvider
 from studio.providers.http import (
-    ClientHolder,
     DownloadError,
-    api_timeout,
-    build_client,
-    create_error,
-    create_transport_error,
     download_to_file,
     error_text,
     failure_reason,
-    first_str,
-    json_or_none,
-    poll_error,
-    poll_transport_error,
 )
 
 VIDEOS_PATH = "/v1/videos"
@@ -119,9 +108,10 @@ def _failure_reason(body: dict[str, Any], message: str) -> str:
     return failure_reason(message)
 
 
-class OpenAIVideosProvider(Provider):
+class OpenAIVideosProvider(GatewayProvider):
     name = "openai"
     label = "OpenAI-format gateway (Veo)"
+    speaker = "The video gateway"
     can_cancel = False
     first_poll_delay = 10.0
     poll_interval = 10.0
@@ -140,45 +130,24 @@ class OpenAIVideosProvider(Provider):
         download_timeout: httpx.Timeout | None = None,
     ) -> None:
         url = (base_url if base_url is not None else settings.STUDIO_OPENAI_VIDEOS_URL).rstrip("/")
-        # Operators paste either the host or the host with /v1.
-        self.base_url = url.removesuffix("/v1")
-        self._key = api_key if api_key is not None else settings.STUDIO_OPENAI_VIDEOS_KEY
+        super().__init__(
+            # Operators paste either the host or the host with /v1.
+            base_url=url.removesuffix("/v1"),
+            api_key=api_key if api_key is not None else settings.STUDIO_OPENAI_VIDEOS_KEY,
+            transport=transport,
+            timeout=timeout,
+            download_timeout=download_timeout,
+        )
         self.auth = str(auth or getattr(settings, "STUDIO_OPENAI_VIDEOS_AUTH", "bearer")).lower()
         if self.auth not in ("bearer", "raw"):
             raise ValueError("auth must be 'bearer' or 'raw'")
-        self._download_timeout = download_timeout
-        self._holder = ClientHolder(
-            lambda: build_client(
-                base_url=self.base_url, timeout=timeout or api_timeout(), transport=transport
-            )
-        )
-
-    def __repr__(self) -> str:
-        return f"<OpenAIVideosProvider {self.base_url}>"
-
-    def is_configured(self) -> bool:
-        return bool(self._key and self.base_url)
 
     def models(self) -> tuple[ModelSpec, ...]:
         return MODELS
 
-    def close(self) -> None:
-        self._holder.close()
-
-    def __del__(self) -> None:
-        holder = getattr(self, "_holder", None)
-        if holder is not None:
-            holder.close()
-
     def _auth(self) -> dict[str, str]:
         value = self._key if self.auth == "raw" else f"Bearer {self._key}"
         return {"Authorization": value}
-
-    def _clean(self, text: str) -> str:
-        return redact(text, self._key)
-
-    def _invalid(self, message: str) -> ProviderError:
-        return ProviderError(self._clean(message), permanent=True, reason="validation")
 
     def _video_path(self, upstream_id: str) -> str:
         return f"{VIDEOS_PATH}/{quote(upstream_id, safe='')}"
@@ -235,45 +204,12 @@ class OpenAIVideosProvider(Provider):
 
     def submit(self, request: SubmitRequest) -> Submission:
         files = self.build_form(request)
-        client = self._holder.get()
-        try:
-            response = client.post(VIDEOS_PATH, files=files, headers=self._auth())
-        except httpx.TransportError as exc:
-            raise create_transport_error("The video gateway", exc) from None
-        if not response.is_success:
-            raise create_error("The video gateway", response, (self._key,))
-        payload = json_or_none(response)
-        video_id = first_str(payload, "id", "task_id", "taskId")
-        if not video_id and isinstance(payload, dict):
-            video_id = first_str(payload.get("data"), "id", "task_id", "taskId")
-        if not video_id:
-            snippet = self._clean(" ".join(response.text.split())[:200])
-            raise SubmitOutcomeUnknown(
-                f"the video gateway accepted the job (HTTP {response.status_code}) but its "
-                f"answer has no id: {snippet!r}",
-                status_code=response.status_code,
-            )
-        return Submission(upstream_id=video_id, raw=payload)
+        return self._create(VIDEOS_PATH, ("id", "task_id", "taskId"), files=files)
 
     # -- poll ------------------------------------------------------------------
 
     def poll(self, upstream_id: str) -> PollResult:
-        client = self._holder.get()
-        try:
-            response = client.get(self._video_path(upstream_id), headers=self._auth())
-        except httpx.TransportError as exc:
-            raise poll_transport_error("The video gateway", exc) from None
-        if not response.is_success:
-            raise poll_error("The video gateway", response, (self._key,))
-        payload = json_or_none(response)
-        if not isinstance(payload, dict):
-            raise ProviderError(
-                "the video gateway answered a status read with something that is not a JSON "
-                f"object (HTTP {response.status_code})",
-                permanent=False,
-                status_code=response.status_code,
-            )
-        return self.parse_video(payload)
+        return self.parse_video(self._read_status(self._video_path(upstream_id)))
 
     def parse_video(self, payload: dict[str, Any]) -> PollResult:
         body = payload
@@ -348,14 +284,3 @@ class OpenAIVideosProvider(Provider):
         except ProviderError as exc:
             self._redact_error(exc)
             raise
-
-    def _download_link(self, url: str, dest: Path) -> str:
-        try:
-            return download_to_file(self._holder.get(), url, dest, timeout=self._download_timeout)
-        except ProviderError as exc:
-            self._redact_error(exc)
-            raise
-
-    def _redact_error(self, exc: ProviderError) -> None:
-        exc.message = self._clean(exc.message)
-        exc.args = (exc.message,)
