@@ -10,7 +10,7 @@ the same Python values a queryset would have given it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -31,9 +31,6 @@ def column(model: type[Model], name: str, alias: str = "default") -> str:
 
 def table(model: type[Model], alias: str = "default") -> str:
     return connections[alias].ops.quote_name(model._meta.db_table)
-
-
-Converter = Callable[[Any, Any, Any], Any]
 
 
 @cache
