@@ -73,13 +73,15 @@ def due_jobs(limit: int = 500) -> list[Job]:
 
 
 def run_due_jobs(
-    *, hand_over: HandOver = dispatch.enqueue, pool: ThreadPoolExecutor | None = None
+    *, hand_over: HandOver | None = None, pool: ThreadPoolExecutor | None = None
 ) -> int:
     """One pass of the sweep: every due job gets its next step. Returns how many were due.
 
-    Claimed drafts and restarted renders go to `hand_over` (a task, so a long
-    render never delays the polls); polls run here, in `pool`'s threads if given.
+    Claimed drafts and restarted renders go to `hand_over` (by default
+    `dispatch.enqueue`: a task, so a long render never delays the polls); polls
+    run here, in `pool`'s threads if given.
     """
+    hand_over = hand_over or dispatch.enqueue
     expire_stale_submissions()
     jobs = due_jobs()
     polls: list[Job] = []
