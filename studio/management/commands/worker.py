@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -31,7 +32,22 @@ class Command(BaseCommand):
         # Cluster() installed handlers that stop only the cluster; stop both, in order.
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+        cluster_died = threading.Event()
+
+        def watch_cluster() -> None:
+            # Without its cluster the worker would beat the heartbeat while no
+            # submit or render ever ran: stop, so a supervisor restarts the whole worker.
+            while not stop.wait(1.0):
+                if cluster.sentinel is not None and not cluster.sentinel.is_alive():
+                    cluster_died.set()
+                    stop.set()
+
+        threading.Thread(target=watch_cluster, name="cluster-watch", daemon=True).start()
         try:
             scheduler.run(stop)
         finally:
-            cluster.stop()
+            if not cluster_died.is_set():
+                cluster.stop()
+        if cluster_died.is_set():
+            self.stderr.write("The task cluster stopped; the worker stops too.")
+            sys.exit(1)
