@@ -3,8 +3,9 @@
     python benchmarks/bench_jobs.py [--jobs 1000] [--seconds 60] [--no-docs]
 
 Run from the repository root. The sandbox gateway runs in its own process (so
-the CPU figures are Studio's alone); Studio's sweeper runs here exactly as in
-the cluster, with its poll threads. Measured:
+the CPU figures are Studio's alone); Studio's scheduler loop runs here exactly
+as in `manage.py worker`, with its poll threads (submits, which the worker hands
+to django-q2 tasks, run in this process). Measured:
 - lateness of every poll against the time it was due (p50/p99/max),
 - CPU seconds of this process per poll, against a baseline measured in the
   same run: bare provider polls (HTTP + JSON, no database) in the same threads,
@@ -21,10 +22,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -95,8 +98,8 @@ def _percentile(values: list[float], q: float) -> float:
 def _make_jobs(count: int) -> list[int]:
     from django.contrib.auth import get_user_model
 
+    from studio.jobs.create import create_job
     from studio.models import Project
-    from studio.services.jobs import create_job
 
     user = get_user_model().objects.create_user(f"bench{time.time_ns()}", password="x")
     team = user.teams.get()
@@ -154,26 +157,36 @@ def _baseline(url: str, seconds: float, threads: int, upstream_ids: list[str]) -
     return {"polls": count, "per_second": count / wall, "cpu_per_poll_ms": 1000 * cpu / count}
 
 
+def _submit_now(job: Any, token: Any) -> None:
+    """What the submit task does, in this process."""
+    from studio import tasks
+
+    tasks.submit_job(job.pk, token)
+
+
 def _steady_state(jobs: int, seconds: float) -> dict[str, float]:
-    from django.conf import settings
     from django.utils import timezone
 
-    from studio import tasks
+    from studio.jobs import scheduler, sweep
     from studio.models import Job, Status
-    from studio.services import sweep
 
     lateness: list[float] = []
+    poll_batch = sweep.poll_batch
 
-    def observe(job: Job) -> None:
-        if job.next_poll_at is not None:
-            lateness.append((timezone.now() - job.next_poll_at).total_seconds())
+    def observed_poll_batch(batch: list[Job], pool: Any = None) -> None:
+        # How late each due job is when its batch is claimed and polled.
+        now = timezone.now()
+        lateness.extend(
+            (now - job.next_poll_at).total_seconds() for job in batch if job.next_poll_at
+        )
+        poll_batch(batch, pool)
 
-    sweep.POLL_OBSERVER = observe
+    sweep.poll_batch = observed_poll_batch  # type: ignore[assignment]
     ids = _make_jobs(jobs)
-    # Submit them all first (one sweeper pass submits every due draft).
+    # Submit them all first (one sweep pass submits every due draft).
     t0 = time.monotonic()
     while Job.objects.filter(pk__in=ids, status=Status.DRAFT).exists():
-        sweep.run_due_jobs()
+        sweep.run_due_jobs(hand_over=_submit_now)
     submit_seconds = time.monotonic() - t0
     # Steady state: the jobs' next polls spread over one poll interval, as they
     # are after the first minutes (the submissions above took a while, which
@@ -182,13 +195,15 @@ def _steady_state(jobs: int, seconds: float) -> dict[str, float]:
     for i, pk in enumerate(ids):
         Job.objects.filter(pk=pk).update(next_poll_at=now + timedelta(seconds=5 * i / len(ids)))
     lateness.clear()
-    settings.STUDIO_SWEEP_SECONDS = seconds
+    stop = threading.Event()
+    timer = threading.Timer(seconds, stop.set)
     cpu0 = time.process_time()
     wall0 = time.monotonic()
-    tasks.sweeper()
+    timer.start()
+    scheduler.run(stop)
     cpu = time.process_time() - cpu0
     wall = time.monotonic() - wall0
-    sweep.POLL_OBSERVER = None
+    sweep.poll_batch = poll_batch  # type: ignore[assignment]
     in_flight = Job.objects.filter(pk__in=ids, status__in=[Status.QUEUED, Status.RUNNING]).count()
     polls = len(lateness)
     return {
@@ -209,14 +224,14 @@ def _steady_state(jobs: int, seconds: float) -> dict[str, float]:
 
 def _lifecycle(url: str, jobs: int) -> dict[str, float]:
     """Whole lives of a few jobs (submit → poll → download) to count upstream calls."""
+    from studio.jobs import sweep
     from studio.models import Job, Status
-    from studio.services import sweep
 
     before = _stats(url)
     ids = _make_jobs(jobs)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        sweep.run_due_jobs()
+        sweep.run_due_jobs(hand_over=_submit_now)
         if not Job.objects.filter(pk__in=ids).exclude(status=Status.SUCCEEDED).exists():
             break
         time.sleep(0.2)
@@ -293,7 +308,7 @@ def main() -> None:
     polls_per_job_minute = steady["polls"] / args.jobs / (steady["seconds"] / 60)
     lines = [
         f"Command: `python benchmarks/bench_jobs.py --jobs {args.jobs} --seconds "
-        f"{args.seconds:.0f}` (also run by `make bench`). Database: {db}; one sweeper with "
+        f"{args.seconds:.0f}` (also run by `make bench`). Database: {db}; one scheduler with "
         f"{settings.STUDIO_POLL_THREADS} poll threads; Mountsea poll interval 5 s; the sandbox "
         "gateway in its own process on 127.0.0.1. Measured on this 2-core machine, which also "
         "runs the sandbox: read ratios, not absolute figures.",

@@ -245,13 +245,12 @@ STUDIO_WORKER_HEARTBEAT_MAX_AGE = env_int("STUDIO_WORKER_HEARTBEAT_MAX_AGE", 120
 STUDIO_SUBMIT_LEASE = env_int("STUDIO_SUBMIT_LEASE", 120, minimum=1)
 STUDIO_POLL_LEASE = env_int("STUDIO_POLL_LEASE", 60, minimum=1)
 STUDIO_RENDER_LEASE = env_int("STUDIO_RENDER_LEASE", 900, minimum=1)
-STUDIO_SWEEPER_LEASE = env_int("STUDIO_SWEEPER_LEASE", 15, minimum=2)
+# A job handed to a task that has not started within this long is handed again
+# (the first message, if it ever runs, then finds the job moved on).
+STUDIO_DISPATCH_LEASE = env_int("STUDIO_DISPATCH_LEASE", 60, minimum=1)
 STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 5, minimum=1)
 STUDIO_POLL_THREADS = env_int("STUDIO_POLL_THREADS", 8, minimum=1)
 STUDIO_DOWNLOAD_LEASE = env_int("STUDIO_DOWNLOAD_LEASE", 300, minimum=1)
-# The sweeper task polls for this long, then hands over to a fresh one; short,
-# so a stopping cluster never waits long for it.
-STUDIO_SWEEP_SECONDS = env_int("STUDIO_SWEEP_SECONDS", 5, minimum=1)
 
 # django-q2. The job row, not the broker, is the retry mechanism: a lost or
 # repeated message costs one idempotent sweep, never a double submission.
@@ -261,7 +260,9 @@ Q_CLUSTER: dict[str, Any] = {
     "workers": env_int("STUDIO_WORKERS", 3, minimum=2),
     "recycle": 500,
     # A task never runs longer than `timeout`; `retry` is later, so a running
-    # task is never delivered a second time.
+    # task is never delivered a second time. The exception is a local render,
+    # sent with its own timeout (the render lease): its claim token makes a
+    # second delivery do nothing (studio/jobs/dispatch.py).
     "timeout": 90,
     "retry": 120,
     "max_attempts": 1,

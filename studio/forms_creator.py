@@ -388,7 +388,7 @@ class GenerateForm(forms.Form):
         return Prompt.objects.filter(project=self.project, public_id=public_id).first()
 
     def clean(self) -> dict[str, Any]:
-        from studio.services.jobs import validate_job_request
+        from studio.jobs.create import validate_job_request
 
         super().clean()
         data = self.cleaned_data

@@ -409,7 +409,7 @@ class Mask(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """Written by the worker's sweep; `/healthz` reports its age."""
+    """Written by the job scheduler (`studio.jobs.scheduler`); `/healthz` reports its age."""
 
     name = models.CharField(max_length=60, unique=True)
     pid = models.PositiveIntegerField(default=0)

@@ -2,8 +2,8 @@
 
 A provider is a plain class. Remote providers (the gateways) submit, poll,
 download and maybe cancel; the local engine renders in the worker instead
-(`remote = False`, `render`). The job service in `studio.services.jobs` is the
-only caller, and the only place that changes a job's state.
+(`remote = False`, `render`). The job engine in `studio.jobs` is the only
+caller; providers never touch the database or a job's state.
 """
 
 from __future__ import annotations

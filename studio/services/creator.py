@@ -70,7 +70,7 @@ def submit_generation(
     One transaction: when the job service refuses the request, no prompt row
     is left behind.
     """
-    from studio.services.jobs import create_job
+    from studio.jobs.create import create_job
 
     existing = Job.objects.filter(team=project.team, idempotency_key=idempotency_key).first()
     if existing is not None:

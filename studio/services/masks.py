@@ -337,7 +337,7 @@ def submit_removal(
     Raises MaskError when the video or route refuses, and the job service's
     JobRequestError when it does; either way nothing is kept.
     """
-    from studio.services import jobs
+    from studio.jobs import create as jobs
 
     if idempotency_key is not None:
         # The same form posted twice (a double click, a reload): one job, one mask.

@@ -14,9 +14,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from studio.forms import ProjectForm
 from studio.forms_creator import IMAGE_SLOTS, GenerateForm
+from studio.jobs.create import JobRequestError
 from studio.models import Job, Mode, Project, Prompt, ReferenceImage
 from studio.services import creator
-from studio.services.jobs import JobRequestError
 from studio.typing import AuthedRequest
 from studio.views.access import get_project_for_member
 from studio.views.jobs import card_context

@@ -16,9 +16,9 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from studio.jobs import actions as job_actions
 from studio.models import FailReason, Job, Mode, Status
 from studio.services import gallery as gallery_service
-from studio.services import jobs as job_service
 from studio.typing import AuthedRequest
 from studio.views import text
 from studio.views.access import current_membership_or_404
@@ -44,8 +44,8 @@ def card_state(job: Job, *, can_edit: bool) -> dict[str, Any]:
     """The parts of a card that change while it is polled (besides the job's row)."""
     return {
         "can_edit": can_edit,
-        "can_cancel": can_edit and job_service.can_cancel(job),
-        "position": job_service.queue_position(job),
+        "can_cancel": can_edit and job_actions.can_cancel(job),
+        "position": job_actions.queue_position(job),
         "polls": not job.is_terminal,
     }
 
@@ -178,7 +178,7 @@ def _act(
     error = ""
     try:
         new_job = action(job)
-    except job_service.JobActionError as exc:
+    except job_actions.JobActionError as exc:
         error = str(exc)
     job.refresh_from_db()
     if not request.htmx:
@@ -197,7 +197,7 @@ def _act(
 @vary_on_headers("HX-Request")
 def job_cancel(request: AuthedRequest, job_id: UUID) -> HttpResponse:
     def action(job: Job) -> None:
-        job_service.cancel_job(job, request.user)
+        job_actions.cancel_job(job, request.user)
 
     return _act(request, job_id, action, "Job cancelled.")
 
@@ -208,7 +208,7 @@ def job_retry(request: AuthedRequest, job_id: UUID) -> HttpResponse:
     return _act(
         request,
         job_id,
-        lambda job: job_service.retry_job(job, request.user, idempotency_key=_key(request)),
+        lambda job: job_actions.retry_job(job, request.user, idempotency_key=_key(request)),
         "Retrying: a new job with the same inputs is in the queue.",
     )
 
@@ -217,7 +217,7 @@ def job_retry(request: AuthedRequest, job_id: UUID) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def job_resubmit(request: AuthedRequest, job_id: UUID) -> HttpResponse:
     def action(job: Job) -> None:
-        job_service.resubmit_job(job, request.user)
+        job_actions.resubmit_job(job, request.user)
 
     return _act(request, job_id, action, "Resubmitted: the job goes to the provider again.")
 
@@ -226,7 +226,7 @@ def job_resubmit(request: AuthedRequest, job_id: UUID) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def job_mark_failed(request: AuthedRequest, job_id: UUID) -> HttpResponse:
     def action(job: Job) -> None:
-        job_service.mark_failed(job, request.user)
+        job_actions.mark_failed(job, request.user)
 
     return _act(request, job_id, action, "Marked failed.")
 

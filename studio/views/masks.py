@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from studio.forms_masks import MaskForm
+from studio.jobs.create import JobRequestError
 from studio.models import Mask, Video
 from studio.services import masks as mask_service
-from studio.services.jobs import JobRequestError
 from studio.services.masks import MaskError
 from studio.typing import AuthedRequest
 from studio.views.lookups import get_video_for_member

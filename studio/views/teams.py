@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from studio.forms import AddMemberForm, RoleForm, SwitchTeamForm, TeamForm
+from studio.jobs.actions import credits_summary
 from studio.models import Membership, Role
 from studio.services import teams as team_service
-from studio.services.jobs import credits_summary
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
 

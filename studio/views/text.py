@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from studio.jobs import actions as job_actions
 from studio.models import Job
 from studio.providers import registry
-from studio.services import jobs as job_service
 
 
 def model_label(job: Job) -> str:
@@ -23,7 +23,7 @@ def job_title(job: Job) -> str:
 
 
 def elapsed(job: Job) -> str:
-    seconds = int(job_service.elapsed_seconds(job))
+    seconds = int(job_actions.elapsed_seconds(job))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

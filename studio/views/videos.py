@@ -22,11 +22,12 @@ from studio.forms_creator import (
     ReportForm,
     UpscaleForm,
 )
+from studio.jobs.actions import JobActionError, rerun_job
+from studio.jobs.create import JobRequestError, create_job
 from studio.models import Favourite, Job, Mode, Video, VideoKind
 from studio.providers import registry
 from studio.services import creator, library
 from studio.services import gallery as gallery_service
-from studio.services import jobs as job_service
 from studio.typing import AuthedRequest
 from studio.views.gallery import model_labels
 from studio.views.lookups import can_edit, get_video_for_member
@@ -106,7 +107,7 @@ def _job_made(request: AuthedRequest, job: Job, message: str) -> HttpResponse:
 
 
 def _refused(request: AuthedRequest, video: Video, exc: Exception) -> HttpResponse:
-    if isinstance(exc, job_service.JobRequestError):
+    if isinstance(exc, JobRequestError):
         for field_messages in exc.errors.values():
             for message in field_messages:
                 messages.error(request, message)
@@ -124,8 +125,8 @@ def video_rerun(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         messages.error(request, "This video has no job record to run again.")
         return redirect("video_detail", video_id=video.public_id)
     try:
-        job = job_service.rerun_job(video.job, request.user, idempotency_key=key)
-    except (job_service.JobActionError, job_service.JobRequestError) as exc:
+        job = rerun_job(video.job, request.user, idempotency_key=key)
+    except (JobActionError, JobRequestError) as exc:
         return _refused(request, video, exc)
     return _job_made(request, job, "Running again with the same inputs.")
 
@@ -140,7 +141,7 @@ def video_upscale(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         return redirect("video_detail", video_id=video.public_id)
     target = form.cleaned_data["target"]
     try:
-        job = job_service.create_job(
+        job = create_job(
             project=video.project,
             user=request.user,
             provider=route[0],
@@ -150,7 +151,7 @@ def video_upscale(request: AuthedRequest, video_id: UUID) -> HttpResponse:
             source_video=video,
             idempotency_key=form.cleaned_data["idempotency_key"],
         )
-    except job_service.JobRequestError as exc:
+    except JobRequestError as exc:
         return _refused(request, video, exc)
     return _job_made(request, job, f"Upscaling to {'4K' if target == '4k' else target}.")
 
@@ -164,7 +165,7 @@ def video_gif(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         messages.error(request, "GIFs cannot be made from this video.")
         return redirect("video_detail", video_id=video.public_id)
     try:
-        job = job_service.create_job(
+        job = create_job(
             project=video.project,
             user=request.user,
             provider=route[0],
@@ -174,7 +175,7 @@ def video_gif(request: AuthedRequest, video_id: UUID) -> HttpResponse:
             source_video=video,
             idempotency_key=form.cleaned_data["idempotency_key"],
         )
-    except job_service.JobRequestError as exc:
+    except JobRequestError as exc:
         return _refused(request, video, exc)
     return _job_made(request, job, "Making a GIF.")
 

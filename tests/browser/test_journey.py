@@ -42,7 +42,7 @@ def _png(colour: tuple[int, int, int], label: str) -> bytes:
 @pytest.fixture
 def worker() -> Iterator[None]:
     """The worker's sweep in a thread: what `qcluster` does, without a broker."""
-    from studio.services.jobs import run_due_jobs
+    from tests.support.engine import run_due_jobs
 
     stop = threading.Event()
 

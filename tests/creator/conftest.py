@@ -22,9 +22,9 @@ def fake_providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Jobs are enqueued after commit; these tests look at rows, not at the worker."""
-    from studio.services import jobs
+    from studio.jobs import dispatch
 
-    monkeypatch.setattr(jobs, "enqueue_job", lambda *args, **kwargs: None)
+    monkeypatch.setattr(dispatch, "enqueue", lambda *args, **kwargs: None)
 
 
 # The browser tests of single screens sign in the same way as the journey.

@@ -10,7 +10,7 @@ from PIL import Image
 
 from studio.models import Job, ReferenceImage, Team
 from studio.sandbox import SandboxHandle, start_sandbox
-from studio.services import sweep
+from tests.support import engine
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +63,7 @@ def drive(job: Job, *, max_passes: int = 200, until: set[str] | None = None) -> 
         Job.objects.filter(pk=job.pk, next_poll_at__isnull=False).exclude(
             status="submitting"
         ).update(next_poll_at=timezone.now())
-        sweep.run_due_jobs()
+        engine.run_due_jobs()
         import time
 
         time.sleep(0.06)

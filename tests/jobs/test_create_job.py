@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from studio.jobs.create import JobRequestError, create_job
 from studio.models import Job, Status
-from studio.services.jobs import JobRequestError, create_job
 from tests import factories
 from tests.conftest import Cast
 from tests.jobs.conftest import make_reference
@@ -107,7 +107,8 @@ def test_an_archived_project_takes_no_new_jobs(cast: Cast, gateway: Any) -> None
 
 
 def test_team_credits_count_finished_and_outstanding_jobs(cast: Cast, gateway: Any) -> None:
-    from studio.services.jobs import credits_summary, transition
+    from studio.jobs.actions import credits_summary
+    from studio.jobs.states import transition
 
     done = _create(cast)
     running = _create(cast, prompt_text="Second shot")

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from studio.jobs.actions import mark_failed, resubmit_job
+from studio.jobs.create import create_job
 from studio.models import FailReason, Job, Status, Video
 from studio.sandbox import SandboxHandle
-from studio.services import sweep
-from studio.services.jobs import create_job, mark_failed, resubmit_job
 from tests.conftest import Cast
 from tests.jobs.conftest import drive, make_reference
+from tests.support import engine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +90,7 @@ def test_a_refused_create_is_retried_and_reaches_the_gateway_once(
 ) -> None:
     gateway.arm("create", fault, times=2)
     job = _mountsea_job(cast)
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.DRAFT
     assert job.next_poll_at is not None and job.next_poll_at > timezone.now()
@@ -104,7 +105,7 @@ def test_a_create_that_never_reaches_the_gateway_is_retried(
 ) -> None:
     settings.STUDIO_MOUNTSEA_URL = "http://127.0.0.1:9"  # nothing listens: connection refused
     job = _mountsea_job(cast)
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.DRAFT
     assert "nothing was started upstream" in job.events.last().reason  # type: ignore[union-attr]
@@ -116,12 +117,12 @@ def test_a_create_with_an_unknown_outcome_needs_attention_and_is_never_resent(
 ) -> None:
     gateway.arm("create", fault if fault != "read_timeout" else "read_timeout=3")
     job = _mountsea_job(cast)
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.NEEDS_ATTENTION
     for _ in range(5):
         Job.objects.filter(pk=job.pk).update(next_poll_at=timezone.now() - timedelta(hours=1))
-        sweep.run_due_jobs()
+        engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.NEEDS_ATTENTION
     assert gateway.creates == 1
@@ -133,7 +134,7 @@ def test_a_job_needing_attention_can_be_resubmitted_or_marked_failed(
     gateway.arm("create", "drop_after_create", times=2)
     first = _mountsea_job(cast)
     second = _mountsea_job(cast, prompt_text="Another one")
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == second.status == Status.NEEDS_ATTENTION
@@ -200,11 +201,11 @@ def test_past_the_deadline_a_job_times_out_and_a_late_success_is_still_collected
 ) -> None:
     gateway.configure(step_seconds=60)
     job = _mountsea_job(cast)
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     Job.objects.filter(pk=job.pk).update(
         deadline_at=timezone.now() - timedelta(seconds=1), next_poll_at=timezone.now()
     )
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     job.refresh_from_db()
     assert (job.status, job.fail_reason) == (Status.FAILED, FailReason.TIMEOUT)
     # The upstream task finishes late, after Studio gave up on it.
@@ -219,7 +220,7 @@ def test_a_restarted_worker_resumes_in_flight_jobs_from_the_database(
     cast: Cast, gateway: SandboxHandle
 ) -> None:
     jobs = [_mountsea_job(cast, prompt_text=f"shot {i}") for i in range(3)]
-    sweep.run_due_jobs()
+    engine.run_due_jobs()
     # A new worker knows nothing but the database.
     for job in jobs:
         assert drive(job).status == Status.SUCCEEDED

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 
+from studio.jobs.create import create_job
 from studio.models import FailReason, Job, ReferenceImage, Status, Video, VideoKind
-from studio.services.jobs import create_job
 from tests.conftest import Cast
 from tests.jobs.conftest import drive
 

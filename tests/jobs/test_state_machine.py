@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from studio.jobs.states import TRANSITIONS, InvalidTransition, transition
 from studio.models import Job, JobEvent, Status
-from studio.services.jobs import TRANSITIONS, InvalidTransition, transition
 from tests import factories
 from tests.conftest import Cast
 

@@ -1,9 +1,10 @@
 """SIGKILL the worker at each step of a job's life.
 
-Real worker processes (`manage.py worker`, the django-q2 cluster) run against
-the test database and the sandbox gateway. One is killed with SIGKILL at a
-named step; a fresh one must then bring every job to a visible state, and the
-sandbox must have seen at most one create per job.
+Real worker processes (`manage.py worker`: the scheduler and the django-q2
+cluster, started through `tests.support.worker`, which makes the named step
+pause) run against the test database and the sandbox gateway. One is killed
+with SIGKILL at a named step; a fresh one must then bring every job to a
+visible state, and the sandbox must have seen at most one create per job.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from studio.models import Job, Status
+from studio.jobs.create import create_job
+from studio.models import Job, Status, Video
 from studio.sandbox import SandboxHandle
-from studio.services.jobs import create_job
 from tests.conftest import Cast
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -40,10 +41,10 @@ def _database_url() -> str:
 
 
 class Worker:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], args: list[str]) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "worker"],
+            [sys.executable, "-m", "tests.support.worker", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -96,19 +97,15 @@ def start_worker(gateway: SandboxHandle, settings: Any) -> Iterator[Any]:
         "STUDIO_POLL_LEASE": "3",
         "STUDIO_RENDER_LEASE": "4",
         "STUDIO_DOWNLOAD_LEASE": "3",
-        "STUDIO_SWEEPER_LEASE": "2",
+        "STUDIO_DISPATCH_LEASE": "3",
         "STUDIO_HTTP_READ_TIMEOUT": "60",
         "STUDIO_PUBLIC_URL": django_settings.STUDIO_PUBLIC_URL,
         "PYTHONUNBUFFERED": "1",
     }
     base.pop("DJANGO_SETTINGS_MODULE", None)
-    base.pop("STUDIO_TEST_PAUSE", None)
 
-    def start(pause: str = "") -> Worker:
-        env = dict(base)
-        if pause:
-            env["STUDIO_TEST_PAUSE"] = f"{pause}:60"
-        worker = Worker(env)
+    def start(pause: str = "", args: tuple[str, ...] = (), **env: str) -> Worker:
+        worker = Worker({**base, **env}, [*args, *(["--pause", f"{pause}:60"] if pause else [])])
         workers.append(worker)
         return worker
 
@@ -212,3 +209,28 @@ def test_killing_the_worker_mid_render_restarts_the_local_render(
     job = _wait_status(job, DONE, timeout=90)
     assert job.status == Status.SUCCEEDED
     assert job.events.filter(reason__startswith="Render restarted").exists()
+
+
+def test_a_local_render_longer_than_the_task_timeout_runs_once_to_the_end(
+    cast: Cast, gateway: SandboxHandle, start_worker: Any
+) -> None:
+    # The cluster kills tasks after 2 s and redelivers unacknowledged ones after
+    # 4 s; this render takes at least 8 s. It must neither be killed nor run twice.
+    start_worker(
+        args=("--slow-render", "8"),
+        DJANGO_SETTINGS_MODULE="tests.support.short_task_timeout_settings",
+        STUDIO_RENDER_LEASE="60",
+    )
+    job = _job(cast, provider="local")
+    job = _wait_status(job, DONE, timeout=90)
+    events = list(job.events.values_list("to_status", "reason"))
+    assert job.status == Status.SUCCEEDED, events
+    assert job.submit_attempts == 1
+    assert [to for to, _ in events] == ["draft", "submitting", "running", "succeeded"]
+    assert job.finished_at is not None and job.submitted_at is not None
+    assert (job.finished_at - job.submitted_at).total_seconds() >= 8
+    assert Video.objects.filter(job=job).count() == 1
+    from django_q.models import Task
+
+    tasks = Task.objects.filter(func="studio.tasks.submit_job")
+    assert tasks.exists() and not tasks.filter(success=False).exists()

@@ -6,9 +6,9 @@ import time
 
 from django.utils import timezone
 
+from studio.jobs import create as jobs
 from studio.models import Job, Mode, Project, Video
-from studio.services import jobs
-from studio.services.jobs import run_due_jobs
+from tests.support.engine import run_due_jobs
 
 
 def drive(job: Job, *, timeout: float = 60.0) -> Job:

@@ -23,9 +23,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Only the web server.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from studio.services.schedules import ensure_schedules
-
-        ensure_schedules()
         bind = f"{options['host']}:{options['port']}"
         python = sys.executable
         log_target = os.environ.get("STUDIO_ACCESS_LOG", "").strip() or "-"

@@ -1,4 +1,8 @@
-"""Turn a finished file into a `Video`: probe, poster, thumbnail, storage, lineage."""
+"""Turn a finished file into a `Video`: probe, poster, thumbnail, storage, lineage.
+
+`store_result` is the one place a job becomes succeeded: the video row and the
+transition commit together, so a job never succeeds without its video.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
+from studio.engine.errors import EngineError
+from studio.engine.media import make_poster, make_thumbnail, probe
+from studio.jobs.states import transition
 from studio.models import Job, Mode, Status, Video, VideoKind
 
 log = logging.getLogger(__name__)
@@ -22,6 +29,10 @@ log = logging.getLogger(__name__)
 
 class ResultError(Exception):
     """The finished file is unusable (not a video, empty, unreadable)."""
+
+
+class AlreadyCollected(Exception):
+    """Another worker stored this job's video first."""
 
 
 def sha256_of(path: Path) -> str:
@@ -54,9 +65,6 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
     Returns None when the job already has its video or left the expected
     state meanwhile (another worker collected it first); nothing is left over.
     """
-    from studio.engine.errors import EngineError
-    from studio.engine.media import make_poster, make_thumbnail, probe
-
     if src.stat().st_size == 0:
         raise ResultError("The provider returned an empty file.")
     try:
@@ -102,10 +110,8 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
             saved.append(str(video.thumbnail.name))
             with transaction.atomic():
                 if Video.objects.filter(job=job).exists():
-                    raise _AlreadyCollected
+                    raise AlreadyCollected
                 video.save()
-                from studio.services.jobs import transition
-
                 source = Status.FAILED if job.status == Status.FAILED else None
                 reason = (
                     "Late success reconciled after the deadline"
@@ -118,12 +124,11 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                     f"{reason}: {info.width}x{info.height}, {info.duration_seconds:.1f} s",
                     expect=source,
                     progress=100,
-                    next_poll_at=None,
                     error_message="",
                     fail_reason="",
                 ):
-                    raise _AlreadyCollected
-        except _AlreadyCollected:
+                    raise AlreadyCollected
+        except AlreadyCollected:
             for name in saved:
                 default_storage.delete(name)
             return None
@@ -132,7 +137,3 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                 default_storage.delete(name)
             raise
     return video
-
-
-class _AlreadyCollected(Exception):
-    pass

@@ -1,0 +1,101 @@
+"""A real `manage.py worker`, with one step of a job's life made to pause or drag.
+
+    python -m tests.support.worker [--pause STEP:SECONDS] [--slow-render SECONDS]
+
+Test-only: the kill tests stop the worker at a named step with SIGKILL, and the
+timeout test needs a render longer than the cluster's task timeout. The steps are
+wrapped here, before the cluster forks its task processes (which inherit them),
+so production code carries no pause points. Steps:
+- after_claim: a gateway draft is submitting, nothing sent yet (before its request is built)
+- after_create: the gateway accepted the create, its id not stored yet
+- during_poll: a batch of polls is claimed, its requests not sent yet
+- after_download: the result is downloaded, not stored yet
+- during_render: a local render has started
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def announce_pause(step: str, seconds: float) -> None:
+    print(f"test pause at {step} for {seconds} s (pid {os.getpid()})", file=sys.stderr, flush=True)
+    time.sleep(seconds)
+
+
+def before(func: Callable[..., Any], wait: Callable[[], None]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wait()
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def after(func: Callable[..., Any], wait: Callable[[], None]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = func(*args, **kwargs)
+        wait()
+        return result
+
+    return wrapper
+
+
+def install_pause(step: str, seconds: float) -> None:
+    from studio.jobs import poll, submit, sweep
+    from studio.providers import registry
+
+    def wait() -> None:
+        announce_pause(step, seconds)
+
+    if step == "after_claim":
+        submit.build_request = before(submit.build_request, wait)  # type: ignore[attr-defined]
+    elif step == "after_create":
+        gateway = registry.provider_class("mountsea")
+        gateway.submit = after(gateway.submit, wait)  # type: ignore[method-assign]
+    elif step == "during_poll":
+        sweep.fetch_poll = before(sweep.fetch_poll, wait)  # type: ignore[attr-defined]
+    elif step == "after_download":
+        poll.store_result = before(poll.store_result, wait)  # type: ignore[attr-defined]
+    elif step == "during_render":
+        local = registry.provider_class("local")
+        local.render = before(local.render, wait)  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown step {step!r}")
+
+
+def install_slow_render(seconds: float) -> None:
+    from studio.providers import registry
+
+    local = registry.provider_class("local")
+    local.render = after(local.render, lambda: time.sleep(seconds))  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pause", default="", help="STEP:SECONDS")
+    parser.add_argument("--slow-render", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    if args.pause:
+        step, _, seconds = args.pause.partition(":")
+        install_pause(step, float(seconds or 60))
+    if args.slow_render:
+        install_slow_render(args.slow_render)
+    from django.core.management import call_command
+
+    call_command("worker")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
