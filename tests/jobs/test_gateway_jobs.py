@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from sandbox.runner import SandboxHandle
 from studio.models import FailReason, Job, Status, Video
-from studio.sandbox import SandboxHandle
 from studio.services import sweep
 from studio.services.jobs import create_job, mark_failed, resubmit_job
 from tests.conftest import Cast

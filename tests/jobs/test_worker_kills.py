@@ -22,8 +22,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from sandbox.runner import SandboxHandle
 from studio.models import Job, Status
-from studio.sandbox import SandboxHandle
 from studio.services.jobs import create_job
 from tests.conftest import Cast
 

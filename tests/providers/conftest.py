@@ -1,6 +1,6 @@
-"""Fixtures for the gateway providers: recorded payloads and the sandbox gateway.
+"""Fixtures for the gateway providers: recorded payloads, and providers on the sandbox.
 
-Self-contained on purpose; shared fixtures may later move to tests/conftest.py.
+The sandbox itself is the suite's one fixture (tests/sandbox_fixture.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from sandbox.runner import SandboxHandle
 from studio.providers.mountsea import MountseaProvider
 from studio.providers.openai_videos import OpenAIVideosProvider
-from studio.sandbox import SandboxHandle, start_sandbox
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "sk-live-SECRET-key-123456"
@@ -104,21 +104,6 @@ def openai_replay() -> Iterator[Callable[..., tuple[OpenAIVideosProvider, Record
     yield make
     for provider in made:
         provider.close()
-
-
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxHandle]:
-    handle = start_sandbox(key="sandbox-test-key", step_seconds=0.05)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def sandbox(sandbox_server: SandboxHandle) -> Iterator[SandboxHandle]:
-    """The running sandbox, emptied before and after each test."""
-    sandbox_server.reset()
-    yield sandbox_server
-    sandbox_server.reset()
 
 
 @pytest.fixture

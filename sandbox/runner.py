@@ -6,9 +6,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from studio.sandbox.media import sample_mp4
-from studio.sandbox.server import DEFAULT_KEY, SandboxServer
-from studio.sandbox.state import SandboxState, parse_faults
+from sandbox.media import sample_mp4
+from sandbox.server import DEFAULT_KEY, SandboxServer
+from sandbox.state import SandboxState, parse_faults
 
 
 @dataclass

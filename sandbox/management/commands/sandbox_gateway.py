@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from studio.sandbox.media import sample_mp4
-from studio.sandbox.runner import make_server
-from studio.sandbox.server import DEFAULT_KEY, HELP
+from sandbox.media import sample_mp4
+from sandbox.runner import make_server
+from sandbox.server import DEFAULT_KEY, HELP
 
 
 class Command(BaseCommand):
