@@ -16,8 +16,10 @@ import pytest
 from PIL import Image
 
 from sandbox.runner import SandboxHandle
+from studio.providers.gateway import GatewayProvider
 from studio.providers.mountsea import MountseaProvider
 from studio.providers.openai_videos import OpenAIVideosProvider
+from tests.providers.contracts import GATEWAYS, GatewayContract
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "sk-live-SECRET-key-123456"
@@ -104,6 +106,43 @@ def openai_replay() -> Iterator[Callable[..., tuple[OpenAIVideosProvider, Record
     yield make
     for provider in made:
         provider.close()
+
+
+@pytest.fixture(params=GATEWAYS, ids=str)
+def contract(request: pytest.FixtureRequest) -> GatewayContract:
+    """Each registered gateway in turn (tests/providers/contracts.py)."""
+    found: GatewayContract = request.param
+    return found
+
+
+@pytest.fixture
+def gateway_replay(
+    contract: GatewayContract,
+) -> Iterator[Callable[..., tuple[GatewayProvider, Recorder]]]:
+    """Build the gateway under test on recorded answers."""
+    made: list[GatewayProvider] = []
+
+    def make(*answers: str | httpx.Response | Exception) -> tuple[GatewayProvider, Recorder]:
+        recorder = Recorder(*answers)
+        provider = contract.make(
+            base_url="https://gateway.example", api_key=SECRET, transport=recorder.transport
+        )
+        made.append(provider)
+        return provider, recorder
+
+    yield make
+    for provider in made:
+        provider.close()
+
+
+@pytest.fixture
+def on_sandbox(
+    contract: GatewayContract, sandbox: SandboxHandle, allow_private: None
+) -> Iterator[GatewayProvider]:
+    """The gateway under test, pointed at the sandbox."""
+    provider = contract.make(base_url=sandbox.url, api_key=sandbox.key, timeout=TEST_TIMEOUT)
+    yield provider
+    provider.close()
 
 
 @pytest.fixture
