@@ -44,18 +44,21 @@ def test_every_registered_gateway_has_recorded_payloads_and_a_contract() -> None
             assert (PAYLOADS / name / f"{listed}.json").is_file(), listed
 
 
-def test_every_gateway_names_settings_that_exist_and_are_documented(settings) -> None:
+def test_every_provider_names_settings_that_exist_and_are_documented(settings) -> None:
     from pathlib import Path
 
     from studio.providers import registry
 
-    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    root = Path(__file__).resolve().parents[2]
+    example = (root / ".env.example").read_text()
+    readme = (root / "README.md").read_text()
     for name in registry.PROVIDERS:
         names = registry.provider_class(name).setting_names
         assert names, name
         for setting in names:
             assert hasattr(settings, setting), setting
             assert f"\n{setting}=" in example, setting
+            assert f"`{setting}`" in readme, setting
 
 
 # -- configuration ------------------------------------------------------------------
