@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "studio",
+    # The development gateway stand-in, for `manage.py sandbox_gateway` (see sandbox/__init__.py).
+    "sandbox",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from studio.providers.catalogue import capabilities
 from studio.validators import check_image_header
 
 MAX_FILES_PER_UPLOAD = 20
@@ -176,7 +177,6 @@ def _uuid(value: str) -> Any:
 # Generate
 
 
-GENERATION_MODES = ("text2video", "img2video", "ingredients2video")
 ASPECT_LABELS = {"16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square"}
 # The form's image slots: field name -> (mode, role).
 IMAGE_SLOTS: dict[str, tuple[str, str]] = {
@@ -193,51 +193,6 @@ SLOT_LABELS = {
     "ingredient_2": "Ingredient 2",
     "ingredient_3": "Ingredient 3",
 }
-
-
-def capabilities() -> dict[str, Any]:
-    """What the enabled providers can generate, for the form and its script.
-
-    Only models with a generation mode are listed; edits (upscale, GIF,
-    removal) start from a video's page.
-    """
-    from studio.models import Mode
-    from studio.providers import registry
-
-    providers: list[dict[str, Any]] = []
-    for provider in registry.enabled_providers():
-        models = []
-        for spec in provider.models():
-            modes = [m for m in GENERATION_MODES if m in spec.modes]
-            if not modes:
-                continue
-            models.append(
-                {
-                    "name": spec.name,
-                    "label": spec.label,
-                    "modes": modes,
-                    "aspect_ratios": list(spec.aspect_ratios),
-                    "durations": list(spec.durations),
-                    "images": {m: list(spec.images_for(m)) for m in modes},
-                    "cost": registry.cost(provider.name, spec.name),
-                    "note": spec.note,
-                }
-            )
-        if models:
-            providers.append(
-                {
-                    "name": provider.name,
-                    "label": provider.label,
-                    "remote": provider.remote,
-                    "models": models,
-                }
-            )
-    offered = {m for p in providers for model in p["models"] for m in model["modes"]}
-    return {
-        "providers": providers,
-        "modes": [{"value": m, "label": Mode(m).label} for m in GENERATION_MODES if m in offered],
-        "default_provider": registry.default_provider(),
-    }
 
 
 class ReferenceSlotField(forms.UUIDField):

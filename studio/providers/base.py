@@ -141,11 +141,42 @@ class PollResult:
 ProgressCallback = Callable[[int], None]
 
 
+@dataclass(frozen=True)
+class Removal:
+    """How a provider offers object removal on the painter page."""
+
+    model: str
+    label: str  # the route's radio label: "Mountsea (Veo object removal)"
+    name: str  # in a sentence: "queued on {name}"
+    hint: str  # under the label when the route is open
+    # Shown instead of the hint when the provider is not configured.
+    disabled_reason: str
+    # The provider finds the object on the first frame and tracks it from
+    # there, so a mask painted on any other frame cannot be sent to it.
+    first_frame_only: bool = False
+    first_frame_message: str = ""
+
+
+@dataclass(frozen=True)
+class RemovalSource:
+    """What a removal route needs to know about the video, without the ORM."""
+
+    made_by: str  # the provider of the job that made the video, "" for an upload
+    extended: bool
+    media_id: str
+
+
 class Provider:
     name: ClassVar[str]
     label: ClassVar[str]
     remote: ClassVar[bool] = True
     can_cancel: ClassVar[bool] = False
+    # The Django settings this provider reads; config/settings.py fills each one
+    # from the environment variable of the same name and .env.example documents
+    # it. `is_configured` says which of them turn the provider on.
+    setting_names: ClassVar[tuple[str, ...]] = ()
+    # None when the provider cannot remove objects from videos.
+    removal: ClassVar[Removal | None] = None
     # Polling: first look after `first_poll_delay`, then every `poll_interval`
     # growing by `backoff` up to `max_poll_interval`; give up after `deadline`.
     first_poll_delay: ClassVar[float] = 5.0
@@ -159,6 +190,10 @@ class Provider:
 
     def models(self) -> tuple[ModelSpec, ...]:
         raise NotImplementedError
+
+    def removal_refusal(self, source: RemovalSource) -> str:
+        """Why this provider cannot remove objects from that video, or "" when it can."""
+        return ""
 
     # Remote providers.
     def submit(self, request: SubmitRequest) -> Submission:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from studio.providers.base import ModelSpec, ProgressCallback, Provider, SubmitRequest
+from studio.providers.base import ModelSpec, ProgressCallback, Provider, Removal, SubmitRequest
 
 MODES = frozenset({"text2video", "img2video", "ingredients2video", "removal", "upscale", "gif"})
 DEFAULT_DURATION = 8
@@ -40,6 +40,15 @@ class LocalProvider(Provider):
     name = "local"
     label = "Local draft engine (offline)"
     remote = False
+    # On unless set to 0: the zero-config default.
+    setting_names = ("STUDIO_LOCAL_ENGINE",)
+    removal = Removal(
+        model=DRAFT.name,
+        label="Local engine (offline, free)",
+        name="the local engine",
+        hint="Fills the painted region in every frame, on this server.",
+        disabled_reason="The local engine is turned off on this Studio.",
+    )
 
     def is_configured(self) -> bool:
         return bool(getattr(settings, "STUDIO_LOCAL_ENGINE", True))

@@ -27,6 +27,8 @@ from studio.providers.base import (
     ModelSpec,
     PollResult,
     ProviderError,
+    Removal,
+    RemovalSource,
     Submission,
     SubmitRequest,
     UpstreamState,
@@ -169,6 +171,20 @@ class MountseaProvider(GatewayProvider):
     max_poll_interval = 20.0
     deadline = 30 * 60.0
     max_prompt_chars = 4000
+    # Enabled when both are set; the URL defaults to the public gateway.
+    setting_names = ("STUDIO_MOUNTSEA_URL", "STUDIO_MOUNTSEA_KEY")
+    removal = Removal(
+        model=REMOVAL_MODEL,
+        label="Mountsea (Veo object removal)",
+        name="Mountsea",
+        hint="Veo finds the object on the first frame and follows it through the clip.",
+        disabled_reason="The Mountsea gateway is not configured on this Studio.",
+        first_frame_only=True,
+        first_frame_message=(
+            "Mountsea tracks the object from the first frame: paint on the first frame "
+            "to send the removal there, or use the local engine."
+        ),
+    )
 
     def __init__(
         self,
@@ -190,6 +206,16 @@ class MountseaProvider(GatewayProvider):
 
     def models(self) -> tuple[ModelSpec, ...]:
         return MODELS
+
+    def removal_refusal(self, source: RemovalSource) -> str:
+        # The edit endpoints take Mountsea's own mediaId (contracts §1.4).
+        if source.made_by != self.name:
+            return "Mountsea can only edit videos it made itself; this one was made elsewhere."
+        if source.extended:
+            return "Mountsea cannot remove objects from extended videos."
+        if not source.media_id:
+            return "Mountsea did not report this video's mediaId, which removal needs."
+        return ""
 
     # -- submit ----------------------------------------------------------------
 

@@ -118,6 +118,12 @@ class OpenAIVideosProvider(GatewayProvider):
     max_poll_interval = 20.0
     deadline = 30 * 60.0
     max_prompt_chars = 32000
+    # Enabled when the URL and the key are set; AUTH is "bearer" or "raw".
+    setting_names = (
+        "STUDIO_OPENAI_VIDEOS_URL",
+        "STUDIO_OPENAI_VIDEOS_KEY",
+        "STUDIO_OPENAI_VIDEOS_AUTH",
+    )
 
     def __init__(
         self,

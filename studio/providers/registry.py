@@ -1,8 +1,10 @@
-"""The capability registry: which providers exist, which are enabled, what they can do.
+"""The registry: which providers exist, which are enabled, what they can do.
 
-It is the single source of truth for form validation and for what the UI
-offers. Costs come from each `ModelSpec` and can be overridden per
-`provider:model` with `STUDIO_COSTS` (for example `mountsea:veo31_quality=120`).
+Adding a provider is one line in `PROVIDERS` (docs/providers.md). It is the
+single source of truth for form validation and for what the UI offers
+(`studio.providers.catalogue` gathers it for the generate form). Costs come
+from each `ModelSpec` and can be overridden per `provider:model` with
+`STUDIO_COSTS` (for example `mountsea:veo31_quality=120`).
 """
 
 from __future__ import annotations

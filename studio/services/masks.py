@@ -26,6 +26,8 @@ from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.models import Job, Mask, Mode, Status, Video, VideoKind
+from studio.providers import registry
+from studio.providers.base import RemovalSource
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -46,9 +48,6 @@ GREY_SHARE_OF_MARKED = 0.05
 GREY_SHARE_OF_FRAME = 0.0005
 MAX_COVERAGE = 0.99
 STORED_JPEG_QUALITY = 95
-
-LOCAL_ROUTE = ("local", "draft")
-MOUNTSEA_ROUTE = ("mountsea", "object_remove")
 
 
 class MaskError(ValueError):
@@ -95,6 +94,8 @@ class Route:
     name: str  # in a sentence: "queued on {name}"
     hint: str = ""
     reason: str = ""
+    first_frame_only: bool = False
+    first_frame_message: str = ""
 
     @property
     def available(self) -> bool:
@@ -151,45 +152,47 @@ def _is_extension(job: Job) -> bool:
     return job.mode == "extend" or (job.params or {}).get("action") == "extend"
 
 
-def _provider_enabled(name: str) -> bool:
-    from studio.providers import registry
-
-    try:
-        return registry.is_enabled(name)
-    except ImportError:
-        # A provider whose module is missing from this build is simply not offered.
-        return False
-
-
 def routes(video: Video) -> list[Route]:
-    """Where this video's removal can run: Mountsea when it qualifies, the local engine always."""
+    """Every provider that offers removal, gateways first, each with why not when it cannot.
+
+    The rules are each provider's own (`Provider.removal`, `removal_refusal`).
+    """
     job = video.job
-    mountsea = ""
-    if job is None or job.provider != "mountsea":
-        mountsea = "Mountsea can only edit videos it made itself; this one was made elsewhere."
-    elif _is_extension(job):
-        mountsea = "Mountsea cannot remove objects from extended videos."
-    elif not video.media_id:
-        mountsea = "Mountsea did not report this video's mediaId, which removal needs."
-    elif not _provider_enabled("mountsea"):
-        mountsea = "The Mountsea gateway is not configured on this Studio."
-    local = "" if _provider_enabled("local") else "The local engine is turned off on this Studio."
-    return [
-        Route(
-            *MOUNTSEA_ROUTE,
-            "Mountsea (Veo object removal)",
-            "Mountsea",
-            hint="Veo finds the object on the first frame and follows it through the clip.",
-            reason=mountsea,
-        ),
-        Route(
-            *LOCAL_ROUTE,
-            "Local engine (offline, free)",
-            "the local engine",
-            hint="Fills the painted region in every frame, on this server.",
-            reason=local,
-        ),
-    ]
+    source = RemovalSource(
+        made_by=job.provider if job is not None else "",
+        extended=job is not None and _is_extension(job),
+        media_id=video.media_id,
+    )
+    found = []
+    for name in registry.PROVIDERS:
+        try:
+            provider = registry.get_provider(name)
+        except ImportError:
+            # A provider whose module is missing from this build is simply not offered.
+            continue
+        offer = provider.removal
+        if offer is None:
+            continue
+        reason = provider.removal_refusal(source)
+        if not reason and not provider.is_configured():
+            reason = offer.disabled_reason
+        found.append(
+            (
+                not provider.remote,
+                Route(
+                    provider.name,
+                    offer.model,
+                    offer.label,
+                    offer.name,
+                    hint=offer.hint,
+                    reason=reason,
+                    first_frame_only=offer.first_frame_only,
+                    first_frame_message=offer.first_frame_message,
+                ),
+            )
+        )
+    # Gateways first: the default route is the first open one.
+    return [route for _, route in sorted(found, key=lambda item: item[0])]
 
 
 def default_route(available: list[Route]) -> Route | None:
@@ -313,11 +316,8 @@ def check_route(video: Video, provider: str, frame_seconds: float, geometry: Geo
         raise MaskError("Choose where the removal runs.")
     if not found.available:
         raise MaskError(found.reason)
-    if found.provider == MOUNTSEA_ROUTE[0] and frame_seconds > geometry.frame_seconds / 2:
-        raise MaskError(
-            "Mountsea tracks the object from the first frame: paint on the first frame "
-            "to send the removal there, or use the local engine."
-        )
+    if found.first_frame_only and frame_seconds > geometry.frame_seconds / 2:
+        raise MaskError(found.first_frame_message)
     return found
 
 

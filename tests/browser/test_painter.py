@@ -13,13 +13,12 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from sandbox.runner import SandboxHandle
 from studio.models import Job, Mask, Mode, Status, Video
-from studio.sandbox import SandboxHandle
 from studio.services import masks as mask_service
 from tests import factories
 from tests.masks import builders
 from tests.masks.jobs_helpers import drive, mountsea_video
-from tests.masks.sandbox import sandbox_fixture, sandbox_gateway_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

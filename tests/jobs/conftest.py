@@ -1,34 +1,22 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
 from PIL import Image
 
+from sandbox.runner import SandboxHandle
 from studio.models import Job, ReferenceImage, Team
-from studio.sandbox import SandboxHandle, start_sandbox
 from tests.support import engine
 
 
-@pytest.fixture(scope="session")
-def sandbox_gateway() -> Iterator[SandboxHandle]:
-    handle = start_sandbox(key="sandbox-jobs-key", step_seconds=0.05)
-    yield handle
-    handle.stop()
-
-
 @pytest.fixture
-def gateway(sandbox_gateway: SandboxHandle, settings: Any) -> Iterator[SandboxHandle]:
-    """Studio configured to use the sandbox for both gateways, with short timings."""
-    sandbox_gateway.reset()
-    for name, value in sandbox_gateway.env().items():
-        setattr(settings, name, value == "1" if name == "STUDIO_ALLOW_PRIVATE_URLS" else value)
+def gateway(sandbox: SandboxHandle, settings: Any) -> SandboxHandle:
+    """The suite's sandbox (tests/sandbox_fixture.py), with short read timeouts."""
     settings.STUDIO_HTTP_READ_TIMEOUT = 1.0
-    yield sandbox_gateway
-    sandbox_gateway.reset()
+    return sandbox
 
 
 def make_reference(team: Team, colour: tuple[int, int, int] = (200, 40, 40)) -> ReferenceImage:

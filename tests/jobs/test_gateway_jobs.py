@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from sandbox.runner import SandboxHandle
 from studio.jobs.actions import mark_failed, resubmit_job
 from studio.jobs.create import create_job
 from studio.models import FailReason, Job, Status, Video
-from studio.sandbox import SandboxHandle
 from tests.conftest import Cast
 from tests.jobs.conftest import drive, make_reference
 from tests.support import engine

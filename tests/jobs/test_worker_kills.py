@@ -23,9 +23,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from sandbox.runner import SandboxHandle
 from studio.jobs.create import create_job
 from studio.models import Job, Status, Video
-from studio.sandbox import SandboxHandle
 from tests.conftest import Cast
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,6 @@ import pytest
 from studio.models import Video
 from tests.conftest import Cast
 from tests.masks import builders
-from tests.masks.sandbox import sandbox_fixture, sandbox_gateway_fixture  # noqa: F401
 
 
 @pytest.fixture

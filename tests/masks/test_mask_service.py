@@ -10,6 +10,8 @@ import pytest
 from PIL import Image, ImageFilter
 
 from studio.models import Mode, Status, Video, VideoKind
+from studio.providers import registry
+from studio.providers.base import ModelSpec, Provider, Removal
 from studio.services import masks
 from studio.services.masks import Geometry, MaskError
 from tests.conftest import Cast
@@ -242,3 +244,51 @@ def test_a_removal_result_is_itself_editable_locally(cast: Cast, video: Video) -
     result = builders.make_video(cast.project, mode=Mode.REMOVAL, parent=video)
     assert masks.refusal(result) == ""
     assert _route(result, "local").available
+
+
+class FirstFrameGateway(Provider):
+    """A provider a newcomer might add: it removes objects tracked from the first frame."""
+
+    name = "firstframe"
+    label = "First-frame gateway"
+    removal = Removal(
+        model="erase",
+        label="First-frame gateway (erase)",
+        name="the first-frame gateway",
+        hint="Erases from the first frame on.",
+        disabled_reason="The first-frame gateway is off.",
+        first_frame_only=True,
+        first_frame_message="This gateway starts from the first frame.",
+    )
+
+    def is_configured(self) -> bool:
+        return True
+
+    def models(self) -> tuple[ModelSpec, ...]:
+        return ()
+
+
+def test_a_new_provider_brings_its_own_removal_route_and_first_frame_rule(
+    video: Video, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        registry.PROVIDERS, "firstframe", f"{__name__}.{FirstFrameGateway.__qualname__}"
+    )
+    try:
+        found = [r.provider for r in masks.routes(video)]
+        # Gateways come before the local engine, which is the last resort.
+        assert found.index("firstframe") < found.index("local")
+        route = _route(video, "firstframe")
+        assert (route.model, route.available, route.first_frame_only) == ("erase", True, True)
+        geometry = masks.probe(video)
+        assert masks.check_route(video, "firstframe", 0.0, geometry).model == "erase"
+        with pytest.raises(MaskError, match="This gateway starts from the first frame"):
+            masks.check_route(video, "firstframe", 1.0, geometry)
+    finally:
+        registry.reset_providers()
+
+
+def test_a_provider_without_removal_is_not_a_route(video: Video, settings: object) -> None:
+    settings.STUDIO_OPENAI_VIDEOS_URL = "http://127.0.0.1:9"  # type: ignore[attr-defined]
+    settings.STUDIO_OPENAI_VIDEOS_KEY = "k"  # type: ignore[attr-defined]
+    assert "openai" not in [r.provider for r in masks.routes(video)]

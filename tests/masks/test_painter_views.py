@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from typing import Any
 
@@ -59,6 +60,17 @@ def test_editor_sees_the_painter_at_the_videos_native_size(cast: Cast, video: Vi
     assert reverse("media_video", args=[video.public_id]) in html
     assert reverse("video_detail", args=[video.public_id]) in html
     assert "Remove object" in html
+
+
+def test_only_a_first_frame_route_tells_the_painter_so(cast: Cast, mountsea_video: Video) -> None:
+    html = cast.client_for(cast.editor).get(painter_url(mountsea_video)).content.decode()
+    mountsea = re.search(r'<input[^>]*value="mountsea"[^>]*>', html)
+    local = re.search(r'<input[^>]*value="local"[^>]*>', html)
+    assert mountsea is not None and local is not None
+    mountsea, local = mountsea.group(0), local.group(0)
+    assert "data-first-frame-only" in mountsea
+    assert 'data-first-frame-message="Mountsea tracks the object from the first frame' in mountsea
+    assert "data-first-frame" not in local
 
 
 def test_the_painter_page_has_no_inline_scripts(cast: Cast, video: Video) -> None:

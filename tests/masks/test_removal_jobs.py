@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.runner import SandboxHandle
 from studio.models import Job, Mode, Status, Video
-from studio.sandbox import SandboxHandle
 from tests.conftest import Cast
 from tests.masks import builders
 from tests.masks.jobs_helpers import drive, mountsea_video

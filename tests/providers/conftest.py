@@ -1,6 +1,6 @@
-"""Fixtures for the gateway providers: recorded payloads and the sandbox gateway.
+"""Fixtures for the gateway providers: recorded payloads, and providers on the sandbox.
 
-Self-contained on purpose; shared fixtures may later move to tests/conftest.py.
+The sandbox itself is the suite's one fixture (tests/sandbox_fixture.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import httpx
 import pytest
 from PIL import Image
 
+from sandbox.runner import SandboxHandle
+from studio.providers.gateway import GatewayProvider
 from studio.providers.mountsea import MountseaProvider
 from studio.providers.openai_videos import OpenAIVideosProvider
-from studio.sandbox import SandboxHandle, start_sandbox
+from tests.providers.contracts import GATEWAYS, GatewayContract
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "sk-live-SECRET-key-123456"
@@ -106,19 +108,41 @@ def openai_replay() -> Iterator[Callable[..., tuple[OpenAIVideosProvider, Record
         provider.close()
 
 
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxHandle]:
-    handle = start_sandbox(key="sandbox-test-key", step_seconds=0.05)
-    yield handle
-    handle.stop()
+@pytest.fixture(params=GATEWAYS, ids=str)
+def contract(request: pytest.FixtureRequest) -> GatewayContract:
+    """Each registered gateway in turn (tests/providers/contracts.py)."""
+    found: GatewayContract = request.param
+    return found
 
 
 @pytest.fixture
-def sandbox(sandbox_server: SandboxHandle) -> Iterator[SandboxHandle]:
-    """The running sandbox, emptied before and after each test."""
-    sandbox_server.reset()
-    yield sandbox_server
-    sandbox_server.reset()
+def gateway_replay(
+    contract: GatewayContract,
+) -> Iterator[Callable[..., tuple[GatewayProvider, Recorder]]]:
+    """Build the gateway under test on recorded answers."""
+    made: list[GatewayProvider] = []
+
+    def make(*answers: str | httpx.Response | Exception) -> tuple[GatewayProvider, Recorder]:
+        recorder = Recorder(*answers)
+        provider = contract.make(
+            base_url="https://gateway.example", api_key=SECRET, transport=recorder.transport
+        )
+        made.append(provider)
+        return provider, recorder
+
+    yield make
+    for provider in made:
+        provider.close()
+
+
+@pytest.fixture
+def on_sandbox(
+    contract: GatewayContract, sandbox: SandboxHandle, allow_private: None
+) -> Iterator[GatewayProvider]:
+    """The gateway under test, pointed at the sandbox."""
+    provider = contract.make(base_url=sandbox.url, api_key=sandbox.key, timeout=TEST_TIMEOUT)
+    yield provider
+    provider.close()
 
 
 @pytest.fixture

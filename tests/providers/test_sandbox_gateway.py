@@ -12,9 +12,9 @@ import httpx
 import pytest
 from django.core.management import call_command
 
+from sandbox.runner import start_sandbox
+from sandbox.state import parse_faults
 from studio.providers.base import SubmitOutcomeUnknown, SubmitRequest
-from studio.sandbox import start_sandbox
-from studio.sandbox.state import parse_faults
 
 GENERATE = {"prompt": "a cat", "action": "text2video", "model": "veo31_fast"}
 
@@ -292,3 +292,45 @@ def test_head_on_a_result_link_answers_without_a_body(sandbox) -> None:
     assert head.status_code == 200
     assert int(head.headers["content-length"]) > 1000
     assert head.content == b""
+
+
+def test_no_production_module_imports_the_sandbox() -> None:
+    import ast
+
+    studio = Path(__file__).resolve().parents[2] / "studio"
+    offenders = []
+    for path in studio.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name == "sandbox" or name.startswith("sandbox.") for name in names):
+                offenders.append(f"{path.relative_to(studio.parent)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_installed_sandbox_app_loads_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: Django set up with the app installed, the server not started.
+    code = (
+        "import sys, django; django.setup(); "
+        "print(sorted(m for m in ('sandbox.server', 'sandbox.media', 'av') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **__import__("os").environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "STUDIO_TESTING": "1",
+        },
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.stdout.strip() == "[]"

@@ -12,8 +12,6 @@ from studio.providers.base import (
     InputImage,
     PollResult,
     ProviderError,
-    SubmitNotAccepted,
-    SubmitOutcomeUnknown,
     SubmitRequest,
 )
 from studio.providers.openai_videos import OpenAIVideosProvider
@@ -79,17 +77,6 @@ def test_both_forms_of_the_key_are_accepted(sandbox, allow_private) -> None:
             assert provider.submit(request()).upstream_id
 
 
-def test_a_wrong_key_is_a_permanent_auth_error(sandbox, allow_private) -> None:
-    with (
-        OpenAIVideosProvider(
-            base_url=sandbox.url, api_key="nope", timeout=TEST_TIMEOUT
-        ) as provider,
-        pytest.raises(ProviderError) as caught,
-    ):
-        provider.submit(request())
-    assert (caught.value.permanent, caught.value.reason) == (True, "auth")
-
-
 def test_the_sandbox_checks_the_documented_enums(sandbox) -> None:
     headers = {"Authorization": sandbox.key}
     cases = [
@@ -151,89 +138,27 @@ def test_content_supports_range_requests(sandbox, sandbox_openai) -> None:
     assert beyond.status_code == 416
 
 
-@pytest.mark.parametrize("fault", ["429=4", "503"])
-def test_refusals_before_acceptance_create_nothing(sandbox, sandbox_openai, fault: str) -> None:
-    sandbox.arm("create", fault)
-    with pytest.raises(SubmitNotAccepted):
-        sandbox_openai.submit(request())
-    assert sandbox.creates == 0
-
-
-@pytest.mark.parametrize(
-    "fault",
-    ["500", "502", "read_timeout=2", "drop_after_create", "malformed_json", "missing_fields"],
-)
-def test_lost_answers_to_a_create_are_outcome_unknown_and_counted_once(
-    sandbox, sandbox_openai, fault: str
+def test_a_finished_video_without_content_is_a_permanent_expired_error(
+    sandbox, sandbox_openai, tmp_path: Path
 ) -> None:
-    sandbox.arm("create", fault)
-    with pytest.raises(SubmitOutcomeUnknown):
-        sandbox_openai.submit(request())
-    assert sandbox.stats()["creates"] == {"/v1/videos": 1}
-
-
-@pytest.mark.parametrize("fault", ["429", "500", "503", "read_timeout=2", "drop", "malformed_json"])
-def test_poll_faults_are_transient(sandbox, sandbox_openai, fault: str) -> None:
-    upstream_id = sandbox_openai.submit(request()).upstream_id
-    sandbox.arm("poll", fault)
-    with pytest.raises(ProviderError) as caught:
-        sandbox_openai.poll(upstream_id)
-    assert not caught.value.permanent
-
-
-@pytest.mark.parametrize("fault", ["unknown_status", "missing_fields"])
-def test_odd_poll_answers_are_unknown(sandbox, sandbox_openai, fault: str) -> None:
-    upstream_id = sandbox_openai.submit(request()).upstream_id
-    sandbox.arm("poll", fault)
-    assert sandbox_openai.poll(upstream_id).state == "unknown"
-
-
-@pytest.mark.parametrize(
-    ("fault", "state", "reason"),
-    [
-        ("fail", "failed", "upstream_error"),
-        ("timeout", "failed", "timeout"),
-        ("cancel", "cancelled", "cancelled_upstream"),
-    ],
-)
-def test_tasks_that_end_badly_are_mapped(sandbox, sandbox_openai, fault, state, reason) -> None:
-    sandbox.arm("create", fault)
-    submission = sandbox_openai.submit(request())
-    result, _ = wait_terminal(sandbox_openai, submission.upstream_id)
-    assert (result.state, result.fail_reason) == (state, reason)
-    assert result.error_message
-
-
-@pytest.mark.parametrize("fault", ["expire_result", "no_url"])
-def test_content_that_is_gone_is_a_permanent_expired_error(
-    sandbox, sandbox_openai, tmp_path: Path, fault: str
-) -> None:
-    sandbox.arm("create", fault)
+    # The task says completed; the gap only shows when the content is fetched.
+    sandbox.arm("create", "no_url")
     submission = sandbox_openai.submit(request())
     result, _ = wait_terminal(sandbox_openai, submission.upstream_id)
     assert result.state == "succeeded"
     with pytest.raises(ProviderError) as caught:
         sandbox_openai.download(submission.upstream_id, result, tmp_path / "v.mp4")
     assert (caught.value.permanent, caught.value.reason) == (True, "expired")
+    assert not (tmp_path / "v.mp4").exists()
 
 
-@pytest.mark.parametrize("fault", ["500", "read_timeout=2", "drop", "429"])
-def test_download_faults_are_transient(sandbox, sandbox_openai, tmp_path: Path, fault: str) -> None:
+def test_the_content_comes_from_the_configured_gateway_even_on_loopback(
+    sandbox, sandbox_openai, tmp_path: Path, settings
+) -> None:
+    # Unlike a link in an answer, the operator chose this host: it is trusted.
     submission = sandbox_openai.submit(request())
     result, _ = wait_terminal(sandbox_openai, submission.upstream_id)
-    sandbox.arm("download", fault)
-    with pytest.raises(ProviderError) as caught:
-        sandbox_openai.download(submission.upstream_id, result, tmp_path / "v.mp4")
-    assert not caught.value.permanent
-    assert (
-        sandbox_openai.download(submission.upstream_id, result, tmp_path / "v.mp4") == "video/mp4"
-    )
-
-
-def test_content_as_octet_stream_is_accepted(sandbox, sandbox_openai, tmp_path: Path) -> None:
-    sandbox.arm("create", "octet_stream")
-    submission = sandbox_openai.submit(request())
-    result, _ = wait_terminal(sandbox_openai, submission.upstream_id)
+    settings.STUDIO_ALLOW_PRIVATE_URLS = False
     assert (
         sandbox_openai.download(submission.upstream_id, result, tmp_path / "v.mp4") == "video/mp4"
     )

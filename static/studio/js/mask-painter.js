@@ -819,9 +819,10 @@
     else if (routes.length && !this.form.querySelector('input[name="provider"]:checked')) why = "Choose where the removal runs.";
     else if (!this.coverage) why = "Paint over the object first: an empty mask cannot be sent.";
     else if (this.coverage >= MAX_COVERAGE) why = "The mask covers the whole frame.";
-    var mountsea = this.form.querySelector('input[name="provider"][value="mountsea"]');
-    if (!why && mountsea && mountsea.checked && this.frameSeconds > 0) {
-      why = "Mountsea tracks objects from the first frame: paint on the first frame, or choose the local engine.";
+    // A route that tracks from the first frame says so (and why) on its radio.
+    var chosen = this.form.querySelector('input[name="provider"]:checked');
+    if (!why && chosen && chosen.hasAttribute("data-first-frame-only") && this.frameSeconds > 0) {
+      why = chosen.getAttribute("data-first-frame-message") || "Paint on the first frame for this route.";
     }
     if (submit) submit.disabled = !!why;
     if (help) help.textContent = why;

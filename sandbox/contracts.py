@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from PIL import Image, UnidentifiedImageError
 
+from sandbox.state import UNKNOWN_STATUS, SandboxState, Task
 from studio.providers.http import tls_context
-from studio.sandbox.state import UNKNOWN_STATUS, SandboxState, Task
 
 MOUNTSEA_ACTIONS = ("text2video", "img2video", "ingredients2video")
 MOUNTSEA_MODELS = (

@@ -17,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from studio.sandbox import contracts
-from studio.sandbox.contracts import Reject, mountsea_error, openai_error
-from studio.sandbox.media import sample_image, sample_mp4
-from studio.sandbox.state import ALL_FAULTS, SandboxState, parse_faults
+from sandbox import contracts
+from sandbox.contracts import Reject, mountsea_error, openai_error
+from sandbox.media import sample_image, sample_mp4
+from sandbox.state import ALL_FAULTS, SandboxState, parse_faults
 
 DEFAULT_KEY = "sandbox-key"
 MAX_BODY = 50 * 1024 * 1024

@@ -6,9 +6,21 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from studio.sandbox.media import sample_mp4
-from studio.sandbox.server import DEFAULT_KEY, SandboxServer
-from studio.sandbox.state import SandboxState, parse_faults
+from sandbox.media import sample_mp4
+from sandbox.server import DEFAULT_KEY, SandboxServer
+from sandbox.state import SandboxState, parse_faults
+
+
+def studio_env(url: str, key: str) -> dict[str, str]:
+    """Environment variables that point a Studio at a sandbox on `url`: every gateway it speaks."""
+    return {
+        "STUDIO_MOUNTSEA_URL": url,
+        "STUDIO_MOUNTSEA_KEY": key,
+        "STUDIO_OPENAI_VIDEOS_URL": url,
+        "STUDIO_OPENAI_VIDEOS_KEY": key,
+        "STUDIO_OPENAI_VIDEOS_AUTH": "raw",
+        "STUDIO_ALLOW_PRIVATE_URLS": "1",
+    }
 
 
 @dataclass
@@ -60,14 +72,7 @@ class SandboxHandle:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point a Studio at this sandbox."""
-        return {
-            "STUDIO_MOUNTSEA_URL": self.url,
-            "STUDIO_MOUNTSEA_KEY": self.key,
-            "STUDIO_OPENAI_VIDEOS_URL": self.url,
-            "STUDIO_OPENAI_VIDEOS_KEY": self.key,
-            "STUDIO_OPENAI_VIDEOS_AUTH": "raw",
-            "STUDIO_ALLOW_PRIVATE_URLS": "1",
-        }
+        return studio_env(self.url, self.key)
 
     def stop(self) -> None:
         self.state.stopping.set()

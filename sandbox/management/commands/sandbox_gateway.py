@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from studio.sandbox.media import sample_mp4
-from studio.sandbox.runner import make_server
-from studio.sandbox.server import DEFAULT_KEY, HELP
+from sandbox.media import sample_mp4
+from sandbox.runner import make_server, studio_env
+from sandbox.server import DEFAULT_KEY, HELP
 
 
 class Command(BaseCommand):
@@ -62,14 +62,7 @@ class Command(BaseCommand):
         url = server.state.base_url
         self.stdout.write(f"Sandbox gateway on {url} (key {options['key']!r})\n")
         self.stdout.write("Point Studio at it with:\n")
-        for name, value in (
-            ("STUDIO_MOUNTSEA_URL", url),
-            ("STUDIO_MOUNTSEA_KEY", options["key"]),
-            ("STUDIO_OPENAI_VIDEOS_URL", url),
-            ("STUDIO_OPENAI_VIDEOS_KEY", options["key"]),
-            ("STUDIO_OPENAI_VIDEOS_AUTH", "raw"),
-            ("STUDIO_ALLOW_PRIVATE_URLS", "1"),
-        ):
+        for name, value in studio_env(url, options["key"]).items():
             self.stdout.write(f"  export {name}={value}\n")
         self.stdout.write("\n" + HELP)
         self.stdout.flush()
