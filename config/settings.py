@@ -158,10 +158,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Django's database sessions and model backend, each with its per-request read
-# written as one SELECT (studio/sessions.py, studio/auth.py).
-SESSION_ENGINE = "studio.sessions"
-AUTHENTICATION_BACKENDS = ["studio.auth.ModelBackend"]
+# Sessions live in the database so that signing out ends a session everywhere
+# (a copied cookie stops working), and a password change signs other sessions out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
