@@ -8,7 +8,9 @@ the database only; nothing asks a provider.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.template.defaultfilters import pluralize
@@ -83,7 +85,11 @@ def elapsed(job: Job) -> str:
 
 def queue_positions(jobs: Iterable[Job]) -> dict[int, int]:
     """Job pk -> 1-based place among its team's jobs that have not started, in one query."""
-    waiting = {job.pk: job.team_id for job in jobs if job.status in WAITING}
+    return queue_places({job.pk: job.team_id for job in jobs if job.status in WAITING})
+
+
+def queue_places(waiting: dict[int, int]) -> dict[int, int]:
+    """The same for waiting jobs given as {pk: team id}."""
     if not waiting:
         return {}
     queued = (
@@ -100,11 +106,18 @@ def queue_positions(jobs: Iterable[Job]) -> dict[int, int]:
     return positions
 
 
+def version(
+    status: str, progress: int | None, updated_at: datetime, position: int | None, can_edit: bool
+) -> str:
+    """Everything a card shows except the elapsed time, which ticks in the browser,
+    in 8 characters: the page's poller sends it back for every running card in
+    its query string, and an unchanged card is not sent again."""
+    parts = (status, progress, updated_at.timestamp(), position, can_edit)
+    return hashlib.blake2b(repr(parts).encode(), digest_size=4).hexdigest()
+
+
 def card_version(job: Job, position: int | None, can_edit: bool) -> str:
-    """Everything a card shows except the elapsed time, which ticks in the browser:
-    the page's poller sends it back, and an unchanged card is not sent again."""
-    parts = (job.status, job.progress, job.updated_at.timestamp(), position, int(can_edit))
-    return "-".join(str(part) for part in parts)
+    return version(job.status, job.progress, job.updated_at, position, can_edit)
 
 
 def _links(names: Iterable[str], public_id: Any) -> dict[str, str]:

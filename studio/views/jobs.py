@@ -18,22 +18,25 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from studio import presenters
-from studio.models import Job, Status
+from studio.models import TERMINAL_STATUSES, Job, Status
 from studio.presenters import card_context, cards
 from studio.services import gallery as gallery_service
 from studio.services import jobs as job_service
 from studio.typing import AuthedRequest
+from studio.views.access import EDIT_ROLES, current_membership_or_404, get_job_for_member
 from studio.views.access import can_edit as member_can_edit
-from studio.views.access import current_membership_or_404, get_job_for_member
 
-MAX_CARDS_PER_POLL = 200
+# The poller sends `card=<job public id>.<version>` (51 bytes) per running card
+# in its URL: 75 of them stay under the 4 KB request line servers accept by
+# default (gunicorn's limit_request_line). Cards past these update on reload.
+MAX_CARDS_PER_POLL = 75
 
 
 def _parse_cards(values: list[str]) -> dict[UUID, str]:
-    """`<job public id>:<version>` pairs sent by the page's poller; junk is ignored."""
+    """`<job public id>.<version>` pairs sent by the page's poller; junk is ignored."""
     found: dict[UUID, str] = {}
     for value in values[:MAX_CARDS_PER_POLL]:
-        public_id, _, version = value.partition(":")
+        public_id, _, version = value.partition(".")
         try:
             found[UUID(public_id)] = version
         except ValueError:
@@ -70,26 +73,37 @@ def job_updates(request: AuthedRequest) -> HttpResponse:
         # Only the page's poller asks; without JS a reload shows the current state.
         return HttpResponse(status=204)
     sent = _parse_cards(request.GET.getlist("card"))
-    jobs = (
-        list(
-            Job.objects.filter(public_id__in=sent, team__memberships__user=request.user)
-            .annotate(my_role=F("team__memberships__role"))
-            .select_related("video", "created_by", "source_video__job")
-        )
+    # First only what a card's version is made of; whole rows for changed cards.
+    rows = (
+        Job.objects.filter(public_id__in=sent, team__memberships__user=request.user)
+        .values_list("pk", "public_id", "team_id", "status", "progress", "updated_at")
+        .annotate(my_role=F("team__memberships__role"))
         if sent
         else []
     )
-    positions = presenters.queue_positions(jobs)
+    rows = list(rows)
+    positions = presenters.queue_places(
+        {pk: team_id for pk, _, team_id, status, *_ in rows if status in presenters.WAITING}
+    )
+    stale = {}
+    for pk, public_id, _, status, progress, updated_at, role in rows:
+        editable = role in EDIT_ROLES
+        current = presenters.version(status, progress, updated_at, positions.get(pk), editable)
+        if current != sent[public_id]:
+            stale[pk] = editable
     changed = []
-    for job in jobs:
-        editable = member_can_edit(job)
-        position = positions.get(job.pk)
-        if presenters.card_version(job, position, editable) != sent[job.public_id]:
-            changed.append(card_context(job, can_edit=editable, position=position))
+    if stale:
+        jobs = Job.objects.filter(pk__in=stale).select_related(
+            "video", "created_by", "source_video__job"
+        )
+        changed = [
+            card_context(job, can_edit=stale[job.pk], position=positions.get(job.pk))
+            for job in jobs.order_by("created_at", "id")
+        ]
     grid = request.GET.get("grid", "")
     finished = [card["job"] for card in changed if card["job"].status == Status.SUCCEEDED]
     tiles = _new_tiles(request, finished) if grid == presenters.PROJECT_GRID else []
-    moving = any(not job.is_terminal for job in jobs)
+    moving = any(status not in TERMINAL_STATUSES for _, _, _, status, *_ in rows)
     if not changed:
         return HttpResponse(status=204) if moving else HttpResponseStopPolling()
     # No context processors: cards and tiles need none of the page's navigation.

@@ -16,7 +16,7 @@ UPDATES = "/jobs/updates/"
 
 def _poll(client, *cards: tuple[Job, str], **extra: str):  # type: ignore[no-untyped-def]
     """The page's one poll, sending each card's id and the version the page shows."""
-    query = [("card", f"{job.public_id}:{version}") for job, version in cards]
+    query = [("card", f"{job.public_id}.{version}") for job, version in cards]
     query += list(extra.items())
     return client.get(
         UPDATES, query, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/queue/"
@@ -29,7 +29,7 @@ def _card(client, job: Job):  # type: ignore[no-untyped-def]
 
 
 def _version(html: str, job: Job) -> str:
-    return html.split(f'name="card" value="{job.public_id}:')[1].split('"')[0]
+    return html.split(f'name="card" value="{job.public_id}.')[1].split('"')[0]
 
 
 def test_a_running_card_keeps_polling_and_shows_progress_and_elapsed_time(cast: Cast) -> None:
@@ -38,7 +38,7 @@ def test_a_running_card_keeps_polling_and_shows_progress_and_elapsed_time(cast: 
     html = response.content.decode()
     assert response.status_code == 200
     assert f'id="job-{job.public_id}"' in html and 'hx-swap-oob="true"' in html
-    assert f'name="card" value="{job.public_id}:' in html  # the poller asks for it again
+    assert f'name="card" value="{job.public_id}.' in html  # the poller asks for it again
     assert '<progress max="100" value="42"' in html
     assert "Elapsed" in html
     assert "HX-Trigger" not in response
@@ -102,14 +102,14 @@ def test_waiting_jobs_show_their_position_in_the_team_queue(cast: Cast) -> None:
 
 def test_plain_get_of_the_updates_is_an_empty_answer(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.RUNNING)
-    response = cast.client_for(cast.viewer).get(UPDATES, {"card": f"{job.public_id}:old"})
+    response = cast.client_for(cast.viewer).get(UPDATES, {"card": f"{job.public_id}.old"})
     assert response.status_code == 204 and response.content == b""
 
 
 def test_junk_in_the_poll_is_ignored(cast: Cast) -> None:
     client = cast.client_for(cast.viewer)
     response = client.get(
-        UPDATES, {"card": ["nonsense", "", f"{uuid.uuid4()}:1"]}, HTTP_HX_REQUEST="true"
+        UPDATES, {"card": ["nonsense", "", f"{uuid.uuid4()}.1"]}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 286 and response.content == b""
 
