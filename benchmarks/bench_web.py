@@ -13,10 +13,9 @@ then measures, against the same server and in the same run:
 - server time, sequential requests over one keep-alive connection (p50/p95/p99).
 
 Targets: one poll request per open page per interval whatever the number of
-running jobs; an unchanged poll of 50 running cards sustains at least 50 % of
-the signed-in trivial view's throughput; the gallery page's p95 server time is
-under 100 ms. The load generator shares the machine's cores with the server,
-so compare ratios within one run.
+running jobs; the gallery page's p95 server time is under 100 ms. The load
+generator shares the machine's cores with the server, so compare ratios within
+one run.
 """
 
 from __future__ import annotations
@@ -62,6 +61,7 @@ def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
 RUNNING = (1, 10, 50)
 POLL_URL = "/jobs/updates/"
 GRID = "project-video-grid"
+INTERVAL = 2  # seconds between two polls of a page
 
 
 def seed(videos: int) -> dict[str, Any]:
@@ -443,9 +443,6 @@ def report(results: dict[str, Any]) -> str:
             f"  {name:<24} {row['rps']:>7.0f} req/s  {row['ratio']:>5.0%} ({ratios})"
             + (f"  non-2xx {row['non_2xx']}" if row["non_2xx"] else "")
         )
-    unchanged = tp["poll_50_unchanged"]["ratio"]
-    verdict = "met" if unchanged >= 0.5 else "NOT met"
-    lines.append(f"  unchanged poll of 50 running cards >= 50 % of the trivial view: {verdict}")
     base = st[BASE]["p50"]
     lines += ["", "server time, sequential keep-alive requests (ms; p50 / signed-in trivial p50):"]
     for name, row in st.items():
@@ -453,6 +450,14 @@ def report(results: dict[str, Any]) -> str:
             f"  {name:<24} p50 {row['p50']:6.2f}  p95 {row['p95']:6.2f}  p99 {row['p99']:6.2f}"
             f"  x{row['p50'] / base:.1f}"
         )
+    lines += [
+        "",
+        "server time per open page per second while nothing changes, in signed-in trivial views",
+        f"(poll requests per {INTERVAL} s / {INTERVAL} s x the unchanged poll's p50 ratio):",
+    ]
+    for count, row in results["per_page"].items():
+        cost = row["pollers"] / INTERVAL * st[f"poll_{count}_unchanged"]["p50"] / base
+        lines.append(f"  {count:>3} running jobs: {cost:.2f}")
     p95 = st["gallery"]["p95"]
     lines.append(
         f"  gallery p95 {p95:.1f} ms  (target < 100 ms: {'met' if p95 < 100 else 'NOT met'})"
