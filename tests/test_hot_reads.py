@@ -7,6 +7,8 @@ the number of running jobs, with a query count that does not grow with them.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -16,6 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from studio.models import Job, Status
+from studio.views.jobs import MAX_CARDS_PER_POLL
 from tests.conftest import Cast
 from tests.creator.builders import make_job, make_video, member_client
 
@@ -195,3 +198,13 @@ def test_an_unchanged_poll_is_an_empty_answer_that_varies_on_htmx(cast: Cast) ->
     again = _poll(client, versions)
     assert again.status_code == 204 and again.content == b""
     assert "HX-Request" in again["Vary"]
+
+
+def test_the_poll_of_the_most_cards_it_answers_fits_a_4_kb_request_line(cast: Cast) -> None:
+    for _ in range(MAX_CARDS_PER_POLL):
+        make_job(cast.project, cast.editor, status=Status.RUNNING)
+    client = member_client(cast.team, cast.viewer)
+    versions = _versions(client.get("/queue/").content.decode())
+    query = urlencode([("card", v) for v in versions] + [("grid", "project-video-grid")])
+    request_line = f"GET {UPDATES}?{query} HTTP/1.1"
+    assert len(versions) == MAX_CARDS_PER_POLL and len(request_line) <= 4094  # gunicorn's limit
