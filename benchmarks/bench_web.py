@@ -477,7 +477,7 @@ def write_docs(reports: list[str], args: argparse.Namespace) -> None:
         [
             begin,
             f"Last run {time.strftime('%Y-%m-%d %H:%M')}, load average {load:.1f} on "
-            f"{os.cpu_count()} cores, `python -m benchmarks web` "
+            f"{os.cpu_count()} cores, `{' '.join(['python -m benchmarks web', *sys.argv[1:]])}` "
             f"(wrk -t2 -c{args.connections}, {args.rounds} rounds of {args.seconds} s per URL; "
             f"{args.requests} sequential requests per URL):",
             "",
