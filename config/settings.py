@@ -146,10 +146,10 @@ else:
         "STUDIO_TEST_DATABASE_NAME", "test_studio"
     )
     if env_bool("STUDIO_DB_PREPARED_STATEMENTS", True):
-        # psycopg prepares a statement once a connection has run it twice, so a
-        # polled job card's four-table join skips PostgreSQL's planner (about
-        # 0.3 ms of a poll). Set 0 behind a pooler in transaction mode that
-        # cannot keep prepared statements (PgBouncer before 1.21).
+        # psycopg prepares a statement once a connection has run it twice, so
+        # the queries every request repeats (session, user, a page's poll, the
+        # gallery's) skip PostgreSQL's planner. Set 0 behind a pooler in
+        # transaction mode that cannot keep prepared statements (PgBouncer < 1.21).
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=2
         )
