@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -65,8 +66,6 @@ def test_sign_in_and_sign_out(client: Client) -> None:
 
 
 def test_signing_out_ends_the_session_everywhere_its_cookie_was_copied(client: Client) -> None:
-    from django.conf import settings
-
     factories.make_user("sam")
     client.post("/accounts/login/", {"username": "sam", "password": factories.PASSWORD})
     elsewhere = Client()

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.utils.html import escape
 
+from studio import presenters
 from studio.models import Job, Status
 from tests.conftest import Cast
 from tests.creator.builders import make_job, make_video, member_client
@@ -271,3 +273,16 @@ def test_the_elapsed_time_ticks_in_the_browser_from_the_creation_time(cast: Cast
     job = make_job(cast.project, cast.editor, status=Status.QUEUED)
     html = _card(cast.client_for(cast.viewer), job).content.decode()
     assert f'data-elapsed-from="{int(job.created_at.timestamp())}"' in html
+
+
+def test_a_job_has_one_label_on_its_card_its_tile_and_its_video_page(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.SUCCEEDED)
+    video = make_video(job)
+    label = escape(presenters.model_label(job))
+    assert " · " in label  # the model and the gateway it ran through
+    client = member_client(cast.team, cast.viewer)
+    card = _card(client, job).content.decode()
+    gallery = client.get("/gallery/").content.decode()
+    page = client.get(f"/videos/{video.public_id}/").content.decode()
+    for html in (card, gallery, page):
+        assert label in html
