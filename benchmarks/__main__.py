@@ -1,8 +1,10 @@
 """`make bench`: run every benchmarks/bench_*.py in turn (or those named).
 
-    python -m benchmarks [engine jobs web painter]
+    python -m benchmarks [engine jobs web painter] [--flag ...]
 
-Each script prints its own table and updates its section of docs/performance.md.
+Arguments that are not a benchmark's name (`--sqlite-only`, `--rounds 2`, ...)
+are passed on to every script that runs. Each script prints its own table and
+updates its section of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
-    if argv:
-        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in argv]
+    names = {s.stem.removeprefix("bench_") for s in scripts}
+    chosen = [arg for arg in argv if arg in names]
+    flags = [arg for arg in argv if arg not in names]
+    if chosen:
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in chosen]
     failed = 0
     for script in scripts:
         print(f"\n=== {script.stem} ===", flush=True)
-        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
+        result = subprocess.run([sys.executable, str(script), *flags], cwd=HERE.parent)
         failed += result.returncode != 0
     return 1 if failed else 0
 

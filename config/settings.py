@@ -148,10 +148,10 @@ else:
         "STUDIO_TEST_DATABASE_NAME", "test_studio"
     )
     if env_bool("STUDIO_DB_PREPARED_STATEMENTS", True):
-        # psycopg prepares a statement once a connection has run it twice, so a
-        # polled job card's four-table join skips PostgreSQL's planner (about
-        # 0.3 ms of a poll). Set 0 behind a pooler in transaction mode that
-        # cannot keep prepared statements (PgBouncer before 1.21).
+        # psycopg prepares a statement once a connection has run it twice, so
+        # the queries every request repeats (session, user, a page's poll, the
+        # gallery's) skip PostgreSQL's planner. Set 0 behind a pooler in
+        # transaction mode that cannot keep prepared statements (PgBouncer < 1.21).
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=2
         )
@@ -160,10 +160,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Django's database sessions and model backend, each with its per-request read
-# written as one SELECT (studio/sessions.py, studio/auth.py).
-SESSION_ENGINE = "studio.sessions"
-AUTHENTICATION_BACKENDS = ["studio.auth.ModelBackend"]
+# Sessions live in the database so that signing out ends a session everywhere
+# (a copied cookie stops working), and a password change signs other sessions out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -11,7 +11,7 @@ urlpatterns = [
     # Queue and job cards
     path("queue/", jobs.queue, name="queue"),
     path("jobs/<uuid:job_id>/", jobs.job_detail, name="job_detail"),
-    path("jobs/<uuid:job_id>/card/", jobs.job_card, name="job_card"),
+    path("jobs/updates/", jobs.job_updates, name="job_updates"),
     path("jobs/<uuid:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
     path("jobs/<uuid:job_id>/retry/", jobs.job_retry, name="job_retry"),
     path("jobs/<uuid:job_id>/resubmit/", jobs.job_resubmit, name="job_resubmit"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -62,6 +63,17 @@ def test_sign_in_and_sign_out(client: Client) -> None:
     assert client.get("/projects/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/projects/").status_code == 302
+
+
+def test_signing_out_ends_the_session_everywhere_its_cookie_was_copied(client: Client) -> None:
+    factories.make_user("sam")
+    client.post("/accounts/login/", {"username": "sam", "password": factories.PASSWORD})
+    elsewhere = Client()
+    cookie = settings.SESSION_COOKIE_NAME
+    elsewhere.cookies[cookie] = client.cookies[cookie].value
+    assert elsewhere.get("/projects/").status_code == 200
+    client.post("/accounts/logout/")
+    assert elsewhere.get("/projects/").status_code == 302
 
 
 def test_sign_in_with_a_wrong_password_shows_an_error(client: Client) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from studio.jobs import dispatch
@@ -100,17 +100,6 @@ def retry_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
     if job.status not in (Status.FAILED, Status.CANCELLED):
         raise JobActionError("Only a failed or cancelled job can be retried.")
     return rerun_job(job, user, idempotency_key=idempotency_key)
-
-
-def queue_position(job: Job) -> int | None:
-    """1-based position among the team's jobs that have not started running."""
-    if job.status not in (Status.DRAFT, Status.SUBMITTING, Status.QUEUED):
-        return None
-    ahead = Job.objects.filter(
-        team_id=job.team_id,
-        status__in=[Status.DRAFT, Status.SUBMITTING, Status.QUEUED],
-    ).filter(Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk))
-    return ahead.count() + 1
 
 
 def elapsed_seconds(job: Job, now: datetime | None = None) -> float:

@@ -12,11 +12,10 @@ from typing import Any
 
 from django import template
 
+from studio import presenters
 from studio.forms_creator import GenerateForm
 from studio.models import Job, Project
-from studio.providers import registry
 from studio.services import gallery as gallery_service
-from studio.views import text
 from studio.views.generate import generate_context, initial_from_query, recent_prompts
 
 register = template.Library()
@@ -24,17 +23,14 @@ register = template.Library()
 PANEL_VIDEOS = 8
 
 
-register.filter(text.model_label)
-register.filter(text.job_title)
-register.filter(text.elapsed)
+register.filter(presenters.model_label)
+register.filter(presenters.job_title)
+register.filter(presenters.elapsed)
 
 
 @register.filter
 def provider_label(job: Job) -> str:
-    try:
-        return registry.provider_class(job.provider).label
-    except (KeyError, ImportError):
-        return job.provider
+    return presenters.provider_label(job.provider)
 
 
 @register.simple_tag
@@ -63,8 +59,6 @@ def generate_panel(context: template.Context) -> dict[str, Any]:
 @register.inclusion_tag("studio/partials/project_side.html", takes_context=True)
 def project_side(context: template.Context) -> dict[str, Any]:
     """The project's queue and prompt history."""
-    from studio.views.jobs import cards
-
     project: Project = context["project"]
     can_edit = context["project_membership"].can_edit
     return {
@@ -72,15 +66,14 @@ def project_side(context: template.Context) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         "project": project,
         "can_edit": can_edit,
-        "queue_cards": cards(gallery_service.project_queue(project), can_edit=can_edit),
+        "queue_cards": presenters.cards(gallery_service.project_queue(project), can_edit=can_edit),
         "prompts": recent_prompts(project),
+        "grid": presenters.PROJECT_GRID,
     }
 
 
 @register.inclusion_tag("studio/partials/project_videos.html", takes_context=True)
 def project_videos(context: template.Context) -> dict[str, Any]:
-    from studio.views.gallery import label_jobs, model_labels
-
     project: Project = context["project"]
     request = context["request"]
     jobs = gallery_service.gallery_jobs(
@@ -91,10 +84,11 @@ def project_videos(context: template.Context) -> dict[str, Any]:
         include_hidden=request.user.is_staff,
     )
     items = list(jobs[:PANEL_VIDEOS])
-    label_jobs(items, model_labels())
+    presenters.label_tiles(items)
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "project": project,
         "items": items,
+        "grid": presenters.PROJECT_GRID,
     }

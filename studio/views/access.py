@@ -1,19 +1,48 @@
-"""One ownership helper per object: 404 for outsiders, 403 for too small a role.
+"""Permissions of the web side, in one place: one helper per object.
 
-Objects are looked up by their public UUID among the teams the user belongs to,
-so another team's id is indistinguishable from an id that does not exist.
+Each `get_<thing>_for_member(request, id, edit=False)` finds the object by its
+public UUID among the teams the user belongs to (another team's id is then
+indistinguishable from an id that does not exist: 404) and, with `edit=True`,
+refuses viewers (403). Objects come back with the user's role in their team
+annotated as `my_role` (one query: the annotation reuses the filter's join).
 """
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import F, Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from studio.models import Membership, Project, Role
+from studio.models import Job, Membership, Project, ReferenceImage, Role, Video
 from studio.typing import AuthedRequest
+
+EDIT_ROLES = (Role.OWNER, Role.EDITOR)
+
+
+def for_member[M: Model](queryset: QuerySet[M], request: AuthedRequest, **lookup: Any) -> M:
+    # The annotation reuses the filter's join: the role is the user's own.
+    try:
+        return (
+            queryset.filter(team__memberships__user=request.user, **lookup)
+            .annotate(my_role=F("team__memberships__role"))
+            .get()
+        )
+    except ObjectDoesNotExist:
+        raise Http404("No such object.") from None
+
+
+def can_edit(obj: Any) -> bool:
+    """Whether the user may change `obj`, found through `for_member`."""
+    return getattr(obj, "my_role", None) in EDIT_ROLES
+
+
+def _require_edit(obj: Any) -> None:
+    if not can_edit(obj):
+        raise PermissionDenied("Viewers cannot change anything in this team.")
 
 
 def membership_for(request: AuthedRequest, team_id: int) -> Membership:
@@ -31,6 +60,13 @@ def require_editor(membership: Membership) -> None:
 def require_owner(membership: Membership) -> None:
     if membership.role != Role.OWNER:
         raise PermissionDenied("Only the team's owners can do that.")
+
+
+def current_membership_or_404(request: AuthedRequest) -> Membership:
+    membership: Membership | None = getattr(request, "membership", None)
+    if not membership:
+        raise Http404("You are not a member of any team.")
+    return membership
 
 
 def get_team_membership(request: AuthedRequest, team_public_id: UUID) -> Membership:
@@ -55,8 +91,49 @@ def get_project_for_member(
     return project, membership
 
 
-def current_membership_or_404(request: AuthedRequest) -> Membership:
-    membership: Membership | None = getattr(request, "membership", None)
-    if not membership:
-        raise Http404("You are not a member of any team.")
-    return membership
+def get_job_for_member(request: AuthedRequest, job_id: UUID, *, edit: bool = False) -> Job:
+    # What a card shows comes along; an edit's source (for its title) loads on demand.
+    job = for_member(Job.objects.select_related("video", "created_by"), request, public_id=job_id)
+    if edit:
+        _require_edit(job)
+    return job
+
+
+def get_video_for_member(request: AuthedRequest, video_id: UUID, *, edit: bool = False) -> Video:
+    video = for_member(
+        Video.objects.select_related(
+            "job__source_video__job", "job__mask", "project", "team", "created_by"
+        ),
+        request,
+        public_id=video_id,
+    )
+    if edit:
+        _require_edit(video)
+        if video.hidden_at is not None:
+            raise PermissionDenied("This video was hidden by the moderators.")
+    return video
+
+
+def get_video_for_viewing(request: AuthedRequest, video_id: UUID) -> Video:
+    """Members see their team's videos; staff see any, for moderation.
+
+    A hidden video's media is withheld from everyone but staff.
+    """
+    if request.user.is_staff:
+        video = Video.objects.select_related("team").filter(public_id=video_id).first()
+        if video is None:
+            raise Http404("No such video.")
+        return video
+    video = for_member(Video.objects.all(), request, public_id=video_id)
+    if video.hidden_at is not None:
+        raise Http404("No such video.")
+    return video
+
+
+def get_reference_for_member(
+    request: AuthedRequest, image_id: UUID, *, edit: bool = False
+) -> ReferenceImage:
+    image = for_member(ReferenceImage.objects.all(), request, public_id=image_id)
+    if edit:
+        _require_edit(image)
+    return image

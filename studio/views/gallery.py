@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.http import HttpResponse
@@ -10,42 +9,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from studio import presenters
 from studio.forms_creator import GalleryFilterForm
 from studio.models import Membership, Project
-from studio.providers import registry
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
 from studio.views.access import current_membership_or_404, get_project_for_member
-from studio.views.links import link
-
-
-def model_labels() -> dict[str, str]:
-    """'provider:model' -> a label for people, for every enabled model."""
-    labels = {}
-    for provider in registry.enabled_providers():
-        for spec in provider.models():
-            labels[f"{provider.name}:{spec.name}"] = f"{spec.label} · {provider.label}"
-    return labels
-
-
-def label_jobs(jobs: list[Any], labels: dict[str, str]) -> None:
-    """Prepare gallery tiles: the model's label and the tile's links."""
-    names = ("video_detail", "media_video", "media_thumbnail", "video_favourite")
-    for job in jobs:
-        job.model_label = labels.get(f"{job.provider}:{job.model}", job.model)
-        video = job.video if hasattr(job, "video") else None
-        job.urls = (
-            {name: link(name, video.public_id) for name in names}
-            if video is not None
-            else {"job_detail": link("job_detail", job.public_id)}
-        )
 
 
 def _gallery(
     request: AuthedRequest, membership: Membership, project: Project | None
 ) -> HttpResponse:
     team = membership.team
-    labels = model_labels()
     creators = list(
         team.memberships.order_by("user__username").values_list("user__username", flat=True)
     )
@@ -57,7 +32,7 @@ def _gallery(
         ]
     form = GalleryFilterForm(
         request.GET or None,
-        models=sorted(labels.items(), key=lambda item: item[1]),
+        models=presenters.model_choices(),
         creators=creators,
         projects=projects,
     )
@@ -66,7 +41,7 @@ def _gallery(
         team, request.user, query, project=project, include_hidden=request.user.is_staff
     )
     page = gallery_service.gallery_page(jobs, query.after)
-    label_jobs(page.items, labels)
+    presenters.label_tiles(page.items)
     context = {
         "form": form,
         "page": page,

@@ -1,4 +1,5 @@
-"""The live queue: job cards that poll themselves, and what creators may do to a job."""
+"""The live queue: job cards, the one poll of a page that shows them, and what
+creators may do to a job."""
 
 from __future__ import annotations
 
@@ -7,126 +8,117 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import Truncator
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
 
+from studio import presenters
 from studio.jobs import actions as job_actions
-from studio.models import FailReason, Job, Mode, Status
+from studio.models import TERMINAL_STATUSES, Job, Status
+from studio.presenters import card_context, cards
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
-from studio.views import text
-from studio.views.access import current_membership_or_404
-from studio.views.links import link
-from studio.views.lookups import can_edit as member_can_edit
-from studio.views.lookups import get_job_card_for_member, get_job_for_member
+from studio.views.access import EDIT_ROLES, current_membership_or_404, get_job_for_member
+from studio.views.access import can_edit as member_can_edit
 
-STOP_POLLING = 286  # htmx stops polling on this status
-
-
-CARD_LINKS = (
-    "job_detail",
-    "job_card",
-    "job_cancel",
-    "job_retry",
-    "job_resubmit",
-    "job_mark_failed",
-)
-VIDEO_LINKS = ("video_detail", "media_thumbnail")
+# The poller sends `card=<job public id>.<version>` (51 bytes) per running card
+# in its URL: 75 of them stay under the 4 KB request line servers accept by
+# default (gunicorn's limit_request_line). Cards past these update on reload.
+MAX_CARDS_PER_POLL = 75
 
 
-def card_state(job: Job, *, can_edit: bool) -> dict[str, Any]:
-    """The parts of a card that change while it is polled (besides the job's row)."""
-    return {
-        "can_edit": can_edit,
-        "can_cancel": can_edit and job_actions.can_cancel(job),
-        "position": job_actions.queue_position(job),
-        "polls": not job.is_terminal,
-    }
+def _parse_cards(values: list[str]) -> dict[UUID, str]:
+    """`<job public id>.<version>` pairs sent by the page's poller; junk is ignored."""
+    found: dict[UUID, str] = {}
+    for value in values[:MAX_CARDS_PER_POLL]:
+        public_id, _, version = value.partition(".")
+        try:
+            found[UUID(public_id)] = version
+        except ValueError:
+            continue
+    return found
 
 
-def card_etag(job: Job, state: dict[str, Any]) -> str:
-    """Everything a card shows except the elapsed time, which ticks in the browser."""
-    parts = (
-        job.pk,
-        job.status,
-        job.progress,
-        job.updated_at.timestamp(),
-        state["position"],
-        state["can_edit"],
-        state["can_cancel"],
+def _new_tiles(request: AuthedRequest, jobs: list[Job]) -> list[Job]:
+    if not jobs:
+        return []
+    tiles = list(
+        gallery_service.with_favourite(
+            Job.objects.filter(pk__in=[job.pk for job in jobs], video__isnull=False),
+            request.user,
+        )
+        .select_related("video", "created_by", "source_video__job")
+        .order_by("created_at", "id")
     )
-    return 'W/"card-' + "-".join(str(part) for part in parts) + '"'
-
-
-def card_context(
-    job: Job, *, can_edit: bool, state: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """What one job card shows, its words worked out here rather than in the
-    template (cards are polled every two seconds). Reads the database only,
-    never a provider."""
-    video = getattr(job, "video", None)
-    urls = {name: link(name, job.public_id) for name in CARD_LINKS}
-    if video is not None:
-        urls.update((name, link(name, video.public_id)) for name in VIDEO_LINKS)
-    title = text.job_title(job)
-    credits = job.cost_credits
-    return {
-        **(state or card_state(job, can_edit=can_edit)),
-        "job": job,
-        "video": video,
-        "urls": urls,
-        "status_label": Status(job.status).label,
-        "mode_label": Mode(job.mode).label,
-        "title": title,
-        "short_title": Truncator(title).chars(160),
-        "model_label": text.model_label(job),
-        "elapsed": text.elapsed(job),
-        "started": int(job.created_at.timestamp()),
-        "creator": job.created_by.get_username() if job.created_by else "",
-        "credits": f"{credits} credit{pluralize(credits)}" if credits else "",
-        "fail_label": FailReason(job.fail_reason).label if job.fail_reason else "",
-    }
-
-
-def cards(jobs: list[Job], *, can_edit: bool) -> list[dict[str, Any]]:
-    return [card_context(job, can_edit=can_edit) for job in jobs]
+    presenters.label_tiles(tiles)
+    return tiles
 
 
 @require_safe
 @vary_on_headers("HX-Request")
-def job_card(request: AuthedRequest, job_id: UUID) -> HttpResponse:
-    job = get_job_card_for_member(request, job_id)
+def job_updates(request: AuthedRequest) -> HttpResponse:
+    """The one poll of an open page: the cards that changed since the page's
+    copy (as out-of-band swaps) and, on the project page, the tiles of the
+    videos that just finished.
+
+    The query count does not grow with the number of cards. An unchanged page
+    costs a 204; once nothing on the page is moving the poller is stopped.
+    """
     if not request.htmx:
-        return redirect("job_detail", job_id=job.public_id)
-    state = card_state(job, can_edit=member_can_edit(job))
-    etag = card_etag(job, state)
-    if request.headers.get("If-None-Match") == etag:
-        # Nothing changed since this browser's last poll: it reuses its copy.
-        response = HttpResponse(status=304)
-    else:
-        # No context processors: a card needs none of the page's navigation. Only
-        # htmx asks for a card, and htmx sends the page's CSRF token in a header
-        # (hx-headers on <body>), so the card's forms need no token of their own.
-        context = {
-            "card": card_context(job, can_edit=state["can_edit"], state=state),
-            "request": request,
-            "csrf_token": "",
-        }
-        response = HttpResponse(
-            render_to_string("studio/job_card.html#card", context),
-            status=STOP_POLLING if job.is_terminal else 200,
+        # Only the page's poller asks; without JS a reload shows the current state.
+        return HttpResponse(status=204)
+    sent = _parse_cards(request.GET.getlist("card"))
+    # First only what a card's version is made of; whole rows for changed cards.
+    rows = (
+        Job.objects.filter(public_id__in=sent, team__memberships__user=request.user)
+        .values_list("pk", "public_id", "team_id", "status", "progress", "updated_at")
+        .annotate(my_role=F("team__memberships__role"))
+        if sent
+        else []
+    )
+    rows = list(rows)
+    positions = presenters.queue_places(
+        {pk: team_id for pk, _, team_id, status, *_ in rows if status in presenters.WAITING}
+    )
+    stale = {}
+    for pk, public_id, _, status, progress, updated_at, role in rows:
+        editable = role in EDIT_ROLES
+        current = presenters.version(status, progress, updated_at, positions.get(pk), editable)
+        if current != sent[public_id]:
+            stale[pk] = editable
+    changed = []
+    if stale:
+        jobs = Job.objects.filter(pk__in=stale).select_related(
+            "video", "created_by", "source_video__job"
         )
-        if job.status == Status.SUCCEEDED:
-            response["HX-Trigger"] = "studio:video-ready"
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, no-cache"
-    return response
+        changed = [
+            card_context(job, can_edit=stale[job.pk], position=positions.get(job.pk))
+            for job in jobs.order_by("created_at", "id")
+        ]
+    grid = request.GET.get("grid", "")
+    finished = [card["job"] for card in changed if card["job"].status == Status.SUCCEEDED]
+    tiles = _new_tiles(request, finished) if grid == presenters.PROJECT_GRID else []
+    moving = any(status not in TERMINAL_STATUSES for _, _, _, status, *_ in rows)
+    if not changed:
+        return HttpResponse(status=204) if moving else HttpResponseStopPolling()
+    # No context processors: cards and tiles need none of the page's navigation.
+    # htmx sends the page's CSRF token in a header (hx-headers on <body>), so
+    # the swapped-in forms need no token of their own.
+    context = {
+        "changed": changed,
+        "tiles": tiles,
+        "grid": grid,
+        "request": request,
+        "page_path": request.htmx.current_url_abs_path or "",
+        "csrf_token": "",
+    }
+    html = render_to_string("studio/job_card.html#updates", context)
+    return HttpResponse(html) if moving else HttpResponseStopPolling(html)
 
 
 @require_safe

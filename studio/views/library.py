@@ -16,8 +16,7 @@ from studio.forms_creator import ReferenceUploadForm
 from studio.models import Membership
 from studio.services import library
 from studio.typing import AuthedRequest
-from studio.views.access import current_membership_or_404, require_editor
-from studio.views.lookups import get_reference_for_member
+from studio.views.access import current_membership_or_404, get_reference_for_member, require_editor
 
 PAGE_SIZE = 48
 

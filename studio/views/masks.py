@@ -15,7 +15,7 @@ from studio.models import Mask, Video
 from studio.services import masks as mask_service
 from studio.services.masks import MaskError
 from studio.typing import AuthedRequest
-from studio.views.lookups import get_video_for_member
+from studio.views.access import get_video_for_member
 
 
 def _earlier_masks(video: Video) -> list[Mask]:

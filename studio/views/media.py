@@ -19,12 +19,12 @@ from django.views.decorators.http import require_safe
 from studio.models import Mask
 from studio.services import library
 from studio.typing import AuthedRequest
-from studio.views.delivery import StoredFile, serve
-from studio.views.lookups import (
+from studio.views.access import (
     for_member,
     get_reference_for_member,
     get_video_for_viewing,
 )
+from studio.views.delivery import StoredFile, serve
 
 DAY = 24 * 3600
 

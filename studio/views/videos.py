@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from studio import presenters
 from studio.forms_creator import (
     ActionForm,
     FavouriteForm,
@@ -29,8 +30,7 @@ from studio.providers import registry
 from studio.services import creator, library
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
-from studio.views.gallery import model_labels
-from studio.views.lookups import can_edit, get_video_for_member
+from studio.views.access import can_edit, get_video_for_member
 
 
 def edit_route(mode: str, video: Video) -> tuple[str, str] | None:
@@ -52,11 +52,10 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
     editable = can_edit(video) and video.hidden_at is None
     upscale_route = edit_route(Mode.UPSCALE, video) if video.kind == VideoKind.VIDEO else None
     gif_route = edit_route(Mode.GIF, video) if video.kind == VideoKind.VIDEO else None
-    labels = model_labels()
     return {
         "video": video,
         "job": job,
-        "model_label": labels.get(f"{job.provider}:{job.model}", job.model) if job else "",
+        "model_label": presenters.model_label(job) if job else "",
         "inputs": job.inputs.select_related("image") if job else [],
         "lineage": gallery_service.lineage(video),
         "is_favourite": Favourite.objects.filter(user=request.user, video=video).exists(),

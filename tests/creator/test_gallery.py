@@ -205,7 +205,13 @@ def test_the_project_gallery_query_count_is_constant_too(
     client.get(url)
     _fill(cast, 5)
     with CaptureQueriesContext(connection) as small:
-        client.get(url)
+        few = client.get(url)
+    assert few.status_code == 200
+    assert len(few.context["page"].items) == 7  # 5 videos and 2 GIFs
+    assert "shot 4" in few.content.decode()
     _fill(cast, 45)
     with django_assert_num_queries(len(small.captured_queries)):
-        client.get(url)
+        many = client.get(url)
+    assert many.status_code == 200
+    assert len(many.context["page"].items) == 24 and many.context["page"].next_cursor
+    assert "shot 44" in many.content.decode()

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.utils.html import escape
 
+from studio import presenters
 from studio.models import Job, Status
 from tests.conftest import Cast
 from tests.creator.builders import make_job, make_video, member_client
@@ -11,10 +13,25 @@ from tests.creator.builders import make_job, make_video, member_client
 pytestmark = pytest.mark.django_db
 
 POLL = "hx-trigger=\"every 2s [document.visibilityState === 'visible']\""
+UPDATES = "/jobs/updates/"
+
+
+def _poll(client, *cards: tuple[Job, str], **extra: str):  # type: ignore[no-untyped-def]
+    """The page's one poll, sending each card's id and the version the page shows."""
+    query = [("card", f"{job.public_id}.{version}") for job, version in cards]
+    query += list(extra.items())
+    return client.get(
+        UPDATES, query, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/queue/"
+    )
 
 
 def _card(client, job: Job):  # type: ignore[no-untyped-def]
-    return client.get(f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true")
+    """The poll's answer for a card the page shows in an older version."""
+    return _poll(client, (job, "old"))
+
+
+def _version(html: str, job: Job) -> str:
+    return html.split(f'name="card" value="{job.public_id}.')[1].split('"')[0]
 
 
 def test_a_running_card_keeps_polling_and_shows_progress_and_elapsed_time(cast: Cast) -> None:
@@ -22,34 +39,45 @@ def test_a_running_card_keeps_polling_and_shows_progress_and_elapsed_time(cast: 
     response = _card(cast.client_for(cast.viewer), job)
     html = response.content.decode()
     assert response.status_code == 200
-    assert POLL in html and f'hx-get="/jobs/{job.public_id}/card/"' in html
-    assert 'hx-swap="outerHTML"' in html
+    assert f'id="job-{job.public_id}"' in html and 'hx-swap-oob="true"' in html
+    assert f'name="card" value="{job.public_id}.' in html  # the poller asks for it again
     assert '<progress max="100" value="42"' in html
     assert "Elapsed" in html
     assert "HX-Trigger" not in response
     assert "HX-Request" in response["Vary"]
 
 
-def test_a_finished_card_stops_polling_with_286_and_announces_the_video(cast: Cast) -> None:
+def test_a_finished_card_stops_polling_with_286_and_brings_the_video(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.SUCCEEDED)
     video = make_video(job)
     response = _card(cast.client_for(cast.viewer), job)
     html = response.content.decode()
     assert response.status_code == 286
-    assert "hx-trigger" not in html and "hx-get" not in html
-    assert response["HX-Trigger"] == "studio:video-ready"
+    assert 'name="card"' not in html and "hx-trigger" not in html
     assert f"/videos/{video.public_id}/" in html
     assert "Took" in html
 
 
+def test_on_the_project_page_a_finished_job_inserts_only_its_own_tile(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.SUCCEEDED, prompt_text="New one")
+    video = make_video(job)
+    earlier = make_job(cast.project, cast.editor, status=Status.SUCCEEDED, prompt_text="Older")
+    make_video(earlier)
+    response = _poll(cast.client_for(cast.viewer), (job, "old"), grid="project-video-grid")
+    html = response.content.decode()
+    assert html.count('hx-swap-oob="afterbegin:#project-video-grid"') == 1
+    assert html.count('class="video-tile"') == 1 and "Older" not in html
+    assert f"/videos/{video.public_id}/" in html
+    # Other pages (queue, job page) have no grid and get the card only.
+    assert "video-tile" not in _card(cast.client_for(cast.viewer), job).content.decode()
+
+
 @pytest.mark.parametrize("status", [Status.FAILED, Status.CANCELLED])
-def test_failed_and_cancelled_cards_stop_polling_without_the_video_event(
-    cast: Cast, status: str
-) -> None:
+def test_failed_and_cancelled_cards_stop_polling_without_a_tile(cast: Cast, status: str) -> None:
     job = make_job(cast.project, cast.editor, status=status)
-    response = _card(cast.client_for(cast.viewer), job)
+    response = _poll(cast.client_for(cast.viewer), (job, "old"), grid="project-video-grid")
     assert response.status_code == 286
-    assert "HX-Trigger" not in response
+    assert "HX-Trigger" not in response and "video-tile" not in response.content.decode()
 
 
 def test_the_error_is_shown_in_plain_words(cast: Cast) -> None:
@@ -74,11 +102,18 @@ def test_waiting_jobs_show_their_position_in_the_team_queue(cast: Cast) -> None:
     assert "Waiting to submit" in html
 
 
-def test_plain_get_of_a_card_goes_to_the_job_page(cast: Cast) -> None:
+def test_plain_get_of_the_updates_is_an_empty_answer(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.RUNNING)
-    response = cast.client_for(cast.viewer).get(f"/jobs/{job.public_id}/card/")
-    assert response.status_code == 302
-    assert response["Location"] == f"/jobs/{job.public_id}/"
+    response = cast.client_for(cast.viewer).get(UPDATES, {"card": f"{job.public_id}.old"})
+    assert response.status_code == 204 and response.content == b""
+
+
+def test_junk_in_the_poll_is_ignored(cast: Cast) -> None:
+    client = cast.client_for(cast.viewer)
+    response = client.get(
+        UPDATES, {"card": ["nonsense", "", f"{uuid.uuid4()}.1"]}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 286 and response.content == b""
 
 
 def test_the_job_page_shows_the_timeline_and_recall(cast: Cast) -> None:
@@ -88,10 +123,11 @@ def test_the_job_page_shows_the_timeline_and_recall(cast: Cast) -> None:
     assert "Blue hour" in html and "How it was made" in html
 
 
-def test_outsider_gets_404_for_cards_pages_and_actions(cast: Cast) -> None:
-    job = make_job(cast.project, cast.editor, status=Status.RUNNING)
+def test_outsider_gets_404_for_pages_and_actions_and_nothing_from_the_poll(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.RUNNING, prompt_text="Secret")
     outsider = cast.client_for(cast.outsider)
-    assert _card(outsider, job).status_code == 404
+    poll = _card(outsider, job)
+    assert poll.status_code == 286 and poll.content == b""
     assert outsider.get(f"/jobs/{job.public_id}/").status_code == 404
     for action in ("cancel", "retry", "resubmit", "mark-failed"):
         assert outsider.post(f"/jobs/{job.public_id}/{action}/").status_code == 404
@@ -208,25 +244,45 @@ def test_the_project_page_lists_the_projects_jobs_as_live_cards(cast: Cast) -> N
     assert f'id="job-{job.public_id}"' in html and POLL in html
 
 
-def test_an_unchanged_card_is_answered_304_and_a_change_renders_again(cast: Cast) -> None:
+def test_an_unchanged_card_is_answered_204_and_a_change_comes_back(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.RUNNING, progress=10)
     client = cast.client_for(cast.viewer)
-    first = _card(client, job)
-    etag = first["ETag"]
-    assert first["Cache-Control"] == "private, no-cache"
-    again = client.get(
-        f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag
-    )
-    assert again.status_code == 304 and again.content == b""
+    page = client.get(f"/projects/{cast.project.public_id}/").content.decode()
+    version = _version(page, job)
+    again = _poll(client, (job, version))
+    assert again.status_code == 204 and again.content == b""
     Job.objects.filter(pk=job.pk).update(progress=20)
-    moved = client.get(
-        f"/jobs/{job.public_id}/card/", HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=etag
-    )
-    assert moved.status_code == 200 and moved["ETag"] != etag
+    moved = _poll(client, (job, version))
+    assert moved.status_code == 200 and _version(moved.content.decode(), job) != version
     assert 'value="20"' in moved.content.decode()
+
+
+def test_a_poll_answers_only_the_cards_that_changed(cast: Cast) -> None:
+    jobs = [make_job(cast.project, cast.editor, status=Status.RUNNING) for _ in range(3)]
+    client = member_client(cast.team, cast.viewer)
+    page = client.get("/queue/").content.decode()
+    assert page.count(POLL) == 1  # one poller for the page, none per card
+    versions = [(job, _version(page, job)) for job in jobs]
+    Job.objects.filter(pk=jobs[1].pk).update(progress=55)
+    html = _poll(client, *versions).content.decode()
+    assert f'id="job-{jobs[1].public_id}"' in html
+    assert str(jobs[0].public_id) not in html and str(jobs[2].public_id) not in html
 
 
 def test_the_elapsed_time_ticks_in_the_browser_from_the_creation_time(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.QUEUED)
     html = _card(cast.client_for(cast.viewer), job).content.decode()
     assert f'data-elapsed-from="{int(job.created_at.timestamp())}"' in html
+
+
+def test_a_job_has_one_label_on_its_card_its_tile_and_its_video_page(cast: Cast) -> None:
+    job = make_job(cast.project, cast.editor, status=Status.SUCCEEDED)
+    video = make_video(job)
+    label = escape(presenters.model_label(job))
+    assert " · " in label  # the model and the gateway it ran through
+    client = member_client(cast.team, cast.viewer)
+    card = _card(client, job).content.decode()
+    gallery = client.get("/gallery/").content.decode()
+    page = client.get(f"/videos/{video.public_id}/").content.decode()
+    for html in (card, gallery, page):
+        assert label in html

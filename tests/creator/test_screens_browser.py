@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from studio.models import Status
+from studio.models import Job, Status
 from studio.services import library
 from tests import factories
 from tests.creator.builders import image_bytes, make_job, make_output, make_video, upload
@@ -128,32 +128,78 @@ def test_every_creator_screen_renders_cleanly(
     assert errors == []
 
 
-def test_the_browser_revalidates_an_unchanged_card_and_gets_304(
-    signed_in_page: tuple[Page, Any], live_server: Any
+def test_a_page_polls_once_per_interval_for_all_its_running_cards(
+    signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path
 ) -> None:
-    """htmx polls with XHR; the browser's cache adds If-None-Match from the card's
-    ETag, the server answers 304 and the card stays as it was."""
+    """Three running cards, one poll every 2 s; a change comes back in its card,
+    a finished job adds its own tile, and the poll stops once nothing moves."""
     page, user = signed_in_page
     project = factories.make_project(factories.personal_team(user), "Polling", user)
-    job = make_job(project, user, status=Status.RUNNING, progress=35, prompt_text="A kite")
-    card_url = f"/jobs/{job.public_id}/card/"
-    polls: list[tuple[str | None, int]] = []
+    jobs = [
+        make_job(project, user, status=Status.RUNNING, progress=35, prompt_text=f"Kite {n}")
+        for n in range(3)
+    ]
+    polls: list[int] = []
+    others: list[str] = []
 
     def seen(response: Any) -> None:
-        if response.url.endswith(card_url):
-            # A 304 reaches the page as the cached 200; no body crossed the network.
-            sent = response.request.all_headers().get("if-none-match")
-            polls.append((sent, response.request.sizes()["responseBodySize"]))
+        if "/jobs/updates/" in response.url:
+            polls.append(response.status)
+        elif "/jobs/" in response.url:
+            others.append(response.url)
 
     page.on("response", seen)
     page.goto(f"{live_server.url}/projects/{project.public_id}/")
-    card = page.locator(f"#job-{job.public_id}")
-    expect(card).to_contain_text("35 %")
-    page.wait_for_timeout(5_000)  # two or three polls, every 2 s
-    assert len(polls) >= 2, polls
-    first_etag = polls[0][0]
-    assert first_etag is None or first_etag.startswith('W/"card-')
-    revalidated = [size for etag, size in polls[1:] if etag and etag.startswith('W/"card-')]
-    assert revalidated and all(size == 0 for size in revalidated), polls
-    assert polls[0][1] > 1000  # the first poll carried the whole card
-    expect(card).to_contain_text("35 %")
+    expect(page.locator(".job-card")).to_have_count(3)
+    page.wait_for_timeout(4_500)  # two polls, every 2 s
+    assert 1 <= len(polls) <= 3 and set(polls) == {204}, polls  # not one per card
+    assert others == []
+
+    Job.objects.filter(pk=jobs[0].pk).update(progress=80)
+    expect(page.locator(f"#job-{jobs[0].public_id}")).to_contain_text("80 %")
+    Job.objects.filter(pk=jobs[1].pk).update(status=Status.SUCCEEDED)
+    make_video(jobs[1])
+    expect(page.locator("#project-video-grid .video-tile")).to_have_count(1)
+    expect(page.locator(f"#job-{jobs[1].public_id}")).to_contain_text("Open video")
+    _shot(page, artifacts_dir / "screen-project-poll-finished.png")
+
+    Job.objects.filter(pk__in=[jobs[0].pk, jobs[2].pk]).update(status=Status.FAILED)
+    expect(page.locator(f"#job-{jobs[2].public_id}")).to_contain_text("Failed")
+    page.wait_for_timeout(500)
+    assert polls[-1] == 286, polls
+    stopped = len(polls)
+    page.wait_for_timeout(4_500)
+    assert len(polls) == stopped, polls  # nothing moves: no more polls
+
+    # A retry brings a new moving card: the page polls again.
+    page.locator(f"#job-{jobs[2].public_id}").get_by_role("button", name="Retry").click()
+    expect(page.locator(".job-card")).to_have_count(4)
+    new = Job.objects.exclude(pk__in=[job.pk for job in jobs]).get()
+    Job.objects.filter(pk=new.pk).update(status=Status.RUNNING, progress=50)
+    expect(page.locator(f"#job-{new.public_id}")).to_contain_text("50 %")
+    assert len(polls) > stopped
+
+
+def test_archiving_asks_first_through_hx_confirm(
+    signed_in_page: tuple[Page, Any], live_server: Any
+) -> None:
+    page, user = signed_in_page
+    project = factories.make_project(factories.personal_team(user), "Keep me", user)
+    page.goto(f"{live_server.url}/projects/{project.public_id}/")
+    asked: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.get_by_role("button", name="Archive").click()
+    page.wait_for_timeout(500)
+    project.refresh_from_db()
+    assert asked == ["Archive “Keep me”? Its videos are kept."] and project.archived_at is None
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.get_by_role("button", name="Archive").click()
+    expect(page.get_by_role("status")).to_contain_text("“Keep me” archived.")
+    assert page.url.endswith("/projects/")  # the boosted form followed the redirect
+    project.refresh_from_db()
+    assert project.archived_at is not None

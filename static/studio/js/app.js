@@ -12,25 +12,9 @@
     });
   }
 
-  // Forms marked data-confirm ask before submitting (archive, remove member…).
-  function initConfirm(root) {
-    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      if (form.dataset.confirmBound) return;
-      form.dataset.confirmBound = "1";
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-      });
-    });
-  }
-
-  function init(root) {
-    initTeamSwitcher(root);
-    initConfirm(root);
-  }
-
   if (window.htmx) {
-    window.htmx.onLoad(init);
+    window.htmx.onLoad(initTeamSwitcher);
   } else {
-    document.addEventListener("DOMContentLoaded", function () { init(document); });
+    document.addEventListener("DOMContentLoaded", function () { initTeamSwitcher(document); });
   }
 })();

@@ -1,5 +1,8 @@
-// Job cards: the elapsed time ticks every second between polls. The server's
-// card only changes when the job does, so an unchanged poll is a cheap 304.
+// Job cards. The page has ONE poller (#job-poller) that sends the id and
+// version of every running card and gets back only the cards that changed;
+// the server stops it (status 286) once nothing on the page is moving. A card
+// added later (a new job, a retry) starts it again. Between polls the
+// elapsed time ticks here. Without JS a reload shows the current state.
 (function () {
   "use strict";
 
@@ -19,6 +22,29 @@
     });
   }
 
-  if (window.htmx) window.htmx.onLoad(tick);
+  // htmx cancels an element's polling for good on 286: a fresh copy of the
+  // poller polls again.
+  function restartPoller() {
+    var poller = document.getElementById("job-poller");
+    if (!poller || !poller.dataset.stopped) return;
+    if (!document.querySelector(".job-card > [name=card]")) return;
+    var fresh = poller.cloneNode(false);
+    delete fresh.dataset.stopped;
+    poller.replaceWith(fresh);
+    window.htmx.process(fresh);
+  }
+
+  if (window.htmx) {
+    document.addEventListener("htmx:afterRequest", function (event) {
+      var elt = event.detail.elt;
+      if (elt && elt.id === "job-poller" && event.detail.xhr && event.detail.xhr.status === 286) {
+        elt.dataset.stopped = "1";
+      }
+    });
+    window.htmx.onLoad(function () {
+      tick();
+      restartPoller();
+    });
+  }
   window.setInterval(tick, 1000);
 })();
