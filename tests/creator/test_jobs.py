@@ -8,7 +8,7 @@ from django.utils.html import escape
 from studio import presenters
 from studio.models import Job, Status
 from tests.conftest import Cast
-from tests.creator.builders import make_job, make_video, member_client
+from tests.factories import make_job, make_video, member_client
 
 pytestmark = pytest.mark.django_db
 

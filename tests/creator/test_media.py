@@ -9,7 +9,7 @@ from django.utils.http import http_date
 
 from studio.views.delivery import BLOCK_SIZE, RangeNotSatisfiable, parse_range
 from tests.conftest import Cast
-from tests.creator.builders import make_output, member_client
+from tests.factories import make_output, member_client
 
 pytestmark = pytest.mark.django_db
 

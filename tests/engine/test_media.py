@@ -20,7 +20,8 @@ from studio.engine.media import (
 )
 from studio.engine.output import Progress
 from studio.engine.transcode import make_gif
-from tests.engine.helpers import only_files, save_image
+from tests.engine.helpers import only_files
+from tests.factories import save_image
 
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:

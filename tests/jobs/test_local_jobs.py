@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from studio.jobs.create import create_job
 from studio.models import FailReason, Job, ReferenceImage, Status, Video, VideoKind
 from tests.conftest import Cast
-from tests.jobs.conftest import drive
+from tests.factories import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
