@@ -186,11 +186,17 @@ def test_the_gallery_runs_the_same_number_of_queries_for_5_or_50_videos(
     _fill(cast, 45)
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get("/gallery/", query)
+    assert response.status_code == 200
     page = response.context["page"]
     assert len(page.items) >= 17  # a full page (only a third of them are favourites)
+    html = response.content.decode()
+    assert all(job.prompt_text in html for job in page.items)
+    # 17 favourites fit on one page; 50 videos and their GIFs do not.
+    assert bool(page.next_cursor) == ("favourites" not in query)
     if page.next_cursor:
         with django_assert_num_queries(len(small.captured_queries) + 1):  # + the cursor's row
-            client.get("/gallery/", {**query, "after": str(page.next_cursor)})
+            following = client.get("/gallery/", {**query, "after": str(page.next_cursor)})
+        assert following.status_code == 200 and following.context["page"].items
 
 
 def test_the_project_gallery_query_count_is_constant_too(
