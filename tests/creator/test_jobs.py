@@ -145,7 +145,7 @@ def test_viewers_see_no_actions_and_cannot_post_them(cast: Cast) -> None:
     assert job.status == Status.NEEDS_ATTENTION
 
 
-def test_actions_refuse_get(cast: Cast) -> None:
+def test_every_job_action_refuses_get(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.DRAFT)
     for action in ("cancel", "retry", "resubmit", "mark-failed"):
         assert (

@@ -50,7 +50,7 @@ def test_probe_reports_size_duration_rate_and_codec(draft_720p: Path) -> None:
     assert info.has_audio is False
 
 
-def test_probe_sees_audio(small_clip: Path) -> None:
+def test_probe_sees_that_a_clip_has_audio(small_clip: Path) -> None:
     assert probe(small_clip).has_audio is True
 
 
