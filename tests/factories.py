@@ -348,9 +348,10 @@ def make_video(
     return video
 
 
-# make_video's keywords, and the Video fields tests set through make_output.
-VIDEO_FIELDS = {"real", "size", "seconds", "data", "parent", "kind", "poster"}
-VIDEO_FIELDS |= {"hidden_at", "media_id"}
+# What make_output hands to make_video: its keywords, and the Video fields tests set.
+VIDEO_FIELDS = frozenset(
+    {"real", "size", "seconds", "data", "parent", "kind", "poster", "hidden_at", "media_id"}
+)
 
 
 def make_output(project: Project, user: User | None = None, **fields: Any) -> Video:
@@ -361,10 +362,6 @@ def make_output(project: Project, user: User | None = None, **fields: Any) -> Vi
 
 # The painter's tests draw masks on a real 640x360, 2 s clip.
 PAINTER_CLIP: dict[str, Any] = {"real": True, "size": (640, 360), "seconds": 2.0}
-
-
-def media_path(video: Video) -> Path:
-    return Path(video.file.path)
 
 
 # Jobs through the real service and the engine.
