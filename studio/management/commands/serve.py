@@ -20,8 +20,9 @@ group that serve can signal as a unit.
   and stops its own children gracefully (gunicorn finishes its requests, the
   django-q2 cluster its tasks). Signalling the group with SIGTERM would skip
   that: django-q2's children keep SIGTERM's default action and would die
-  mid-task. After `STOP_GRACE` seconds whatever is left of either group gets
-  SIGKILL, so no process of either tree outlives serve.
+  mid-task. After `STOP_GRACE` seconds, or at a second signal, whatever is
+  left of either group gets SIGKILL, so no process of either tree outlives
+  serve.
 
 If serve itself dies without stopping them (SIGKILL, the OOM killer), each
 child's leader gets SIGTERM from the kernel (`PR_SET_PDEATHSIG`, Linux only) and
@@ -180,8 +181,11 @@ class Command(BaseCommand):
             )
 
         self.stopping = False
+        self.hurry = False
 
         def stop(signum: int, frame: Any) -> None:
+            # A second Ctrl-C means now: skip the rest of the graceful wait.
+            self.hurry = self.stopping
             self.stopping = True
 
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -245,10 +249,11 @@ class Command(BaseCommand):
                         self._announce(host, port)
                     continue
                 self._end_group(child.pgid, ORPHAN_GRACE)
-                child.proc = None
+                # Its number may now go to another process: never signal it again.
+                child.proc, child.pgid = None, 0
                 if child.name == "web" and not web_started:
                     self.stderr.write(f"The web server exited with code {code} before it started.")
-                    return code or 1
+                    return code if code > 0 else 1
                 delay = child.next_delay(now - child.started_at)
                 child.restart_at = time.monotonic() + delay
                 self.stderr.write(
@@ -303,7 +308,7 @@ class Command(BaseCommand):
             self._reap_orphans()
             if not any(group_alive(pgid) for pgid in pgids):
                 return True
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self.hurry:
                 return False
             time.sleep(0.05)
 
