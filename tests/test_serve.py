@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ class Serve:
                 stderr=subprocess.STDOUT,
             )
 
-    def healthz(self) -> tuple[int, dict[str, object]] | None:
+    def healthz(self) -> tuple[int, dict[str, Any]] | None:
         """The /healthz status and body, or None when nothing answers."""
         url = f"http://127.0.0.1:{self.port}/healthz"
         try:
@@ -112,6 +113,9 @@ class Serve:
             return error.code, json.loads(error.read())
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
+
+    def answers(self) -> bool:
+        return self.healthz() is not None
 
     def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -201,14 +205,17 @@ def _survivors(processes: dict[int, int]) -> list[str]:
     return alive
 
 
+def _children_of(parent: int) -> list[int]:
+    return [pid for pid in _all_pids() if (info := _stat(pid)) and info[0] == parent]
+
+
 def _worker_pid(serve: Serve) -> int | None:
-    for pid in _descendants(serve.proc.pid):
+    for pid in _children_of(serve.proc.pid):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        info = _stat(pid)
-        if info and info[0] == serve.proc.pid and argv[-2:] == [b"worker", b""]:
+        if argv[-2:] == [b"worker", b""]:
             return pid
     return None
 
@@ -239,13 +246,13 @@ def test_a_killed_worker_is_restarted_while_the_web_stays_up_and_nothing_outlive
 
     os.kill(worker, signal.SIGKILL)
 
-    answers: list[tuple[int, dict[str, object]] | None] = []
+    answers: list[tuple[int, dict[str, Any]] | None] = []
 
     def healthz_says(status: str) -> Callable[[], bool]:
         def check() -> bool:
             answers.append(serve.healthz())
             body = answers[-1][1] if answers[-1] else {}
-            return body.get("worker", {}).get("status") == status  # type: ignore[union-attr]
+            return bool(body.get("worker", {}).get("status") == status)
 
         return check
 
@@ -262,6 +269,25 @@ def test_a_killed_worker_is_restarted_while_the_web_stays_up_and_nothing_outlive
     assert serve.stop() == 0
     assert _survivors(tree) == []
     assert "Studio stopped." in serve.output()
+
+
+@slow
+@linux_only
+def test_a_killed_web_server_is_restarted_on_the_same_port(
+    start_serve: Callable[..., Serve],
+) -> None:
+    serve = start_serve("--no-worker")
+    serve.wait_for("answered", serve.answers)
+    serve.wait_for("announced itself", lambda: "Studio is running" in serve.output())
+    first = _descendants(serve.proc.pid)
+    (master,) = _children_of(serve.proc.pid)
+
+    os.kill(master, signal.SIGKILL)
+
+    serve.wait_for("restarted the web", lambda: "Restarted the web" in serve.output())
+    serve.wait_for("answered again", serve.answers)
+    assert _survivors(first) == [], "the killed master's workers were left running"
+    assert serve.stop() == 0
 
 
 @slow
@@ -290,7 +316,7 @@ def test_two_studios_on_one_machine_each_keep_their_own_gunicorn_control_socket(
     first = start_serve("--no-worker")
     second = start_serve("--no-worker")
     for serve in (first, second):
-        serve.wait_for("answered", lambda serve=serve: serve.healthz() is not None)
+        serve.wait_for("answered", serve.answers)
         control = serve.data_dir / f"gunicorn-{serve.port}.ctl"
         serve.wait_for("made its control socket", control.exists, timeout=10)
         assert stat.S_ISSOCK(control.stat().st_mode)
@@ -301,7 +327,7 @@ def test_two_studios_on_one_machine_each_keep_their_own_gunicorn_control_socket(
     assert first.stop() == 0
     assert _survivors(tree) == []
     assert (second.data_dir / f"gunicorn-{second.port}.ctl").exists()
-    assert second.healthz() is not None
+    assert second.answers()
     assert second.stop() == 0
 
 
