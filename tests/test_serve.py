@@ -8,6 +8,7 @@ through /proc.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -25,7 +26,13 @@ from typing import Any
 
 import pytest
 
-from studio.management.commands.serve import FIRST_DELAY, HEALTHY_AFTER, MAX_DELAY, Child
+from studio.management.commands.serve import (
+    FIRST_DELAY,
+    HEALTHY_AFTER,
+    MAX_DELAY,
+    Child,
+    Command,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "studio.sqlite3"
@@ -48,6 +55,28 @@ def test_restart_delay_starts_again_after_a_healthy_run() -> None:
         child.next_delay(ran=1)
     assert child.next_delay(ran=HEALTHY_AFTER + 1) == FIRST_DELAY
     assert child.next_delay(ran=1) == 2 * FIRST_DELAY
+
+
+def test_gunicorn_gets_the_web_worker_count_and_a_control_socket_in_the_data_dir(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path
+    stale = tmp_path / "gunicorn-8123.ctl"
+    stale.write_text("left by a killed serve")
+    argv = Command().gunicorn_argv("127.0.0.1", 8123, 5)
+    assert argv[argv.index("--workers") + 1] == "5"
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
+    assert argv[argv.index("--control-socket") + 1] == str(stale)
+    assert not stale.exists()
+
+
+def test_a_data_dir_too_deep_for_a_unix_socket_means_no_control_socket(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path / ("d" * 120)
+    argv = Command(stderr=io.StringIO()).gunicorn_argv("127.0.0.1", 8123, 2)
+    assert "--no-control-socket" in argv
+    assert "--control-socket" not in argv
 
 
 # --- real processes ------------------------------------------------------------
@@ -276,17 +305,20 @@ def test_a_killed_worker_is_restarted_while_the_web_stays_up_and_nothing_outlive
 def test_a_killed_web_server_is_restarted_on_the_same_port(
     start_serve: Callable[..., Serve],
 ) -> None:
-    serve = start_serve("--no-worker")
+    serve = start_serve("--no-worker", "--web-workers", "2")
     serve.wait_for("answered", serve.answers)
     serve.wait_for("announced itself", lambda: "Studio is running" in serve.output())
-    first = _descendants(serve.proc.pid)
     (master,) = _children_of(serve.proc.pid)
+    serve.wait_for("started both web workers", lambda: len(_children_of(master)) == 2)
+    first = _descendants(serve.proc.pid)
 
     os.kill(master, signal.SIGKILL)
 
     serve.wait_for("restarted the web", lambda: "Restarted the web" in serve.output())
     serve.wait_for("answered again", serve.answers)
     assert _survivors(first) == [], "the killed master's workers were left running"
+    (new_master,) = _children_of(serve.proc.pid)
+    serve.wait_for("started both again", lambda: len(_children_of(new_master)) == 2)
     assert serve.stop() == 0
 
 

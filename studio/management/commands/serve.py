@@ -174,7 +174,7 @@ class Command(BaseCommand):
         self.preexec = _die_with(os.getpid(), prctl)
         # Both children get serve's environment, so the same SECRET_KEY and
         # settings: a worker with another key could not read signed data.
-        self.children = [Child("web", self._gunicorn(host, port, options["web_workers"]))]
+        self.children = [Child("web", self.gunicorn_argv(host, port, options["web_workers"]))]
         if not options["no_worker"]:
             self.children.append(
                 Child("worker", [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"])
@@ -199,7 +199,7 @@ class Command(BaseCommand):
         if exit_code:
             sys.exit(exit_code)
 
-    def _gunicorn(self, host: str, port: int, web_workers: int) -> list[str]:
+    def gunicorn_argv(self, host: str, port: int, web_workers: int) -> list[str]:
         log_target = settings.STUDIO_ACCESS_LOG
         access_log = [] if log_target == "off" else ["--access-logfile", log_target]
         control = Path(settings.DATA_DIR) / f"gunicorn-{port}.ctl"
