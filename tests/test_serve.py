@@ -32,6 +32,7 @@ from studio.management.commands.serve import (
     MAX_DELAY,
     Child,
     Command,
+    web_exit_is_final,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,14 @@ def test_restart_delay_starts_again_after_a_healthy_run() -> None:
         child.next_delay(ran=1)
     assert child.next_delay(ran=HEALTHY_AFTER + 1) == FIRST_DELAY
     assert child.next_delay(ran=1) == 2 * FIRST_DELAY
+
+
+def test_a_web_server_that_cannot_load_studio_is_not_restarted() -> None:
+    assert web_exit_is_final(3, started=True)  # a worker failed to boot
+    assert web_exit_is_final(4, started=True)  # the app failed to load
+    assert web_exit_is_final(1, started=False)  # never listened: port taken
+    assert not web_exit_is_final(1, started=True)
+    assert not web_exit_is_final(-9, started=True)  # killed: restart it
 
 
 def test_gunicorn_gets_the_web_worker_count_and_a_control_socket_in_the_data_dir(
@@ -379,5 +388,5 @@ def test_serve_stops_with_an_error_when_its_port_is_taken(
             tree.update(_descendants(serve.proc.pid))
             time.sleep(0.2)
         assert serve.proc.wait(timeout=1) != 0
-    assert "before it started" in serve.output()
+    assert "could not start" in serve.output()
     assert _survivors(tree) == []

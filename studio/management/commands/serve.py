@@ -11,25 +11,29 @@ group that serve can signal as a unit.
   still taking tasks and polling gateways. The web keeps serving meanwhile and
   `/healthz` reports the worker missing.
 - **The web server is restarted too**: it keeps no state, and pages that are
-  gone while the worker runs on help nobody. Except on the first start: a web
-  server that exits before it ever listened on its port (port taken, broken
-  settings) stops serve with its exit code instead of repeating the mistake.
-  Gunicorn makes its control socket only once it is listening, so that file
-  is the sign that it started.
-- **SIGTERM, SIGINT or SIGHUP stop Studio.** Each child's leader gets SIGTERM
-  and stops its own children gracefully (gunicorn finishes its requests, the
-  django-q2 cluster its tasks). Signalling the group with SIGTERM would skip
-  that: django-q2's children keep SIGTERM's default action and would die
-  mid-task. After `STOP_GRACE` seconds, or at a second signal, whatever is
-  left of either group gets SIGKILL, so no process of either tree outlives
-  serve.
+  gone while the worker runs on help nobody. Except when restarting cannot
+  help: a web server that exits before it ever listened on its port (port
+  taken) or that cannot load Studio (gunicorn's exit codes for a worker that
+  failed to boot or an app that failed to load) stops serve with its exit code
+  instead of repeating the mistake. Gunicorn makes its control socket only once
+  it is listening, so that file is the sign that it started.
+- **SIGTERM, SIGINT or SIGHUP stop Studio** (SIGHUP not when it is ignored,
+  as under nohup). Each child's leader gets SIGTERM and stops its own children
+  gracefully (gunicorn finishes its requests, the django-q2 cluster its
+  tasks). Signalling the group with SIGTERM would skip that: django-q2's
+  children keep SIGTERM's default action and would die mid-task. After
+  `STOP_GRACE` seconds, or at a second signal, whatever is left of either
+  group gets SIGKILL, so no process of either tree outlives serve.
 
 If serve itself dies without stopping them (SIGKILL, the OOM killer), each
-child's leader gets SIGTERM from the kernel (`PR_SET_PDEATHSIG`, Linux only) and
-stops its own children as above. Not covered: a group whose leader had already
-died (serve ends such a group before anything else, so only in that moment),
-a leader that ignores SIGTERM, a descendant that moves to another process
-group, and systems without `prctl`, where the children outlive a killed serve.
+child's leader gets SIGTERM from the kernel (`PR_SET_PDEATHSIG`, Linux only)
+and stops its own children as above. Not covered: the orphans of a leader
+that had already died, if serve is killed in the seconds it spends ending
+them; a leader that ignores SIGTERM; a descendant that moves to another
+process group; systems without `prctl`, where the children outlive a killed
+serve. Under a service manager (systemd's default `KillMode=control-group`,
+a container) the manager's own clean-up covers these.
+
 Serve is also a child subreaper (Linux), so the orphans of a dead leader stay
 in its tree and are reaped by it rather than left as zombies.
 
@@ -64,6 +68,9 @@ STOP_GRACE = 20.0
 # The orphans of a dead leader have nothing left to finish gracefully.
 ORPHAN_GRACE = 3.0
 TICK = 0.2
+
+# gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR and APP_LOAD_ERROR.
+GUNICORN_CANNOT_LOAD = {3, 4}
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -120,6 +127,11 @@ def group_alive(pgid: int) -> bool:
             return False
         return True
     return any(group == pgid and state != "Z" for _, _, group, state in table)
+
+
+def web_exit_is_final(code: int, started: bool) -> bool:
+    """Whether a restart cannot help a web server that exited with `code`."""
+    return not started or code in GUNICORN_CANNOT_LOAD
 
 
 def _signal_group(pgid: int, signum: int) -> None:
@@ -189,7 +201,9 @@ class Command(BaseCommand):
             self.stopping = True
 
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, stop)
+            # Under nohup SIGHUP is ignored on purpose: keep it that way.
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, stop)
 
         for child in self.children:
             child.start(self.preexec)
@@ -251,8 +265,8 @@ class Command(BaseCommand):
                 self._end_group(child.pgid, ORPHAN_GRACE)
                 # Its number may now go to another process: never signal it again.
                 child.proc, child.pgid = None, 0
-                if child.name == "web" and not web_started:
-                    self.stderr.write(f"The web server exited with code {code} before it started.")
+                if child.name == "web" and web_exit_is_final(code, web_started):
+                    self.stderr.write(f"The web server could not start (exit code {code}).")
                     return code if code > 0 else 1
                 delay = child.next_delay(now - child.started_at)
                 child.restart_at = time.monotonic() + delay
