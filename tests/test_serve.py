@@ -361,6 +361,15 @@ def test_two_studios_on_one_machine_each_keep_their_own_gunicorn_control_socket(
         control = serve.data_dir / f"gunicorn-{serve.port}.ctl"
         serve.wait_for("made its control socket", control.exists, timeout=10)
         assert stat.S_ISSOCK(control.stat().st_mode)
+        # The socket reaches this Studio's gunicorn, not the other one's.
+        answer = subprocess.run(
+            [str(Path(sys.executable).parent / "gunicornc"), "-s", str(control)]
+            + ["-c", "show stats", "-j"],
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
+        assert [json.loads(answer.stdout)["pid"]] == _children_of(serve.proc.pid)
         # Not gunicorn's default place, which both would have shared.
         assert not (serve.data_dir / "xdg" / "gunicorn.ctl").exists()
 
