@@ -12,7 +12,7 @@ from typing import Any
 
 from django import template
 
-from studio.forms_creator import GenerateForm
+from studio.forms.generate import GenerateForm
 from studio.models import Job, Project
 from studio.providers import registry
 from studio.services import gallery as gallery_service
