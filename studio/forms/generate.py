@@ -1,4 +1,4 @@
-"""Forms of the creator UI: every piece of creator input passes through one of these."""
+"""The generate form on the project page, and what the enabled providers can generate."""
 
 from __future__ import annotations
 
@@ -6,175 +6,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 
-from studio.validators import check_image_header
-
-MAX_FILES_PER_UPLOAD = 20
-
-
-class MultipleImageInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleImageField(forms.FileField):
-    widget = MultipleImageInput
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        # Each file is judged on its own in the form's clean_<field>, so one
-        # bad file does not hide what was wrong with the others.
-        items = data if isinstance(data, list | tuple) else [data] if data else []
-        items = [item for item in items if isinstance(item, UploadedFile)]
-        if not items and self.required:
-            raise ValidationError(self.error_messages["required"], code="required")
-        return items
-
-
-class ReferenceUploadForm(forms.Form):
-    """Several images at once; each is judged on its own.
-
-    Accepted files are in `accepted`, even when others were refused, so a bad
-    file among ten does not cost the creator the other nine.
-    """
-
-    images = MultipleImageField(
-        label="Images",
-        help_text="JPEG, PNG or WebP, up to 20 MB and 40 megapixels each.",
-        required=True,
-        error_messages={"required": "Choose at least one image."},
-        widget=MultipleImageInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.accepted: list[UploadedFile] = []
-
-    def clean_images(self) -> list[UploadedFile]:
-        files: list[UploadedFile] = self.cleaned_data["images"]
-        if len(files) > MAX_FILES_PER_UPLOAD:
-            raise ValidationError(
-                f"Upload at most {MAX_FILES_PER_UPLOAD} images at a time "
-                f"({len(files)} were chosen)."
-            )
-        refused = []
-        for upload in files:
-            try:
-                check_image_header(upload, upload.size)
-            except ValidationError as exc:
-                refused.append(f"{upload.name}: {exc.messages[0]}")
-            else:
-                self.accepted.append(upload)
-        if refused:
-            raise ValidationError(refused)
-        return files
-
-
-class FrameForm(forms.Form):
-    """Take one frame of a video into the library."""
-
-    at = forms.FloatField(
-        label="Time (seconds)",
-        min_value=0,
-        required=False,
-        help_text="Leave empty for the last frame.",
-    )
-    then = forms.ChoiceField(
-        choices=[("library", "Open the library"), ("start", "Start a follow-up shot")],
-        initial="library",
-        required=False,
-    )
-
-
-class ReportForm(forms.Form):
-    reason = forms.CharField(
-        label="What is wrong with this video?",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        error_messages={"required": "Tell the moderators what is wrong."},
-    )
-
-    def clean_reason(self) -> str:
-        reason: str = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise ValidationError("Tell the moderators what is wrong.")
-        return reason
-
-
-STATUS_CHOICES = [
-    ("", "Finished videos"),
-    ("active", "In progress"),
-    ("needs_attention", "Needs attention"),
-    ("failed", "Failed"),
-    ("cancelled", "Cancelled"),
-    ("all", "Everything"),
-]
-
-
-class GalleryFilterForm(forms.Form):
-    """The gallery's filters, read from the query string; bad values are ignored."""
-
-    q = forms.CharField(label="Search prompts", required=False, max_length=200)
-    mode = forms.ChoiceField(label="Mode", required=False)
-    model = forms.ChoiceField(label="Model", required=False)
-    status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
-    creator = forms.ChoiceField(label="Creator", required=False)
-    project = forms.TypedChoiceField(label="Project", required=False, empty_value=None)
-    date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    favourites = forms.BooleanField(label="Favourites only", required=False)
-    after = forms.UUIDField(required=False, widget=forms.HiddenInput)
-
-    def __init__(
-        self,
-        data: Any,
-        *,
-        models: list[tuple[str, str]],
-        creators: list[str],
-        projects: list[tuple[str, str]] | None,
-    ) -> None:
-        super().__init__(data)
-        from studio.models import Mode
-
-        _choices(self, "mode").choices = [("", "Any mode"), *Mode.choices]
-        _choices(self, "model").choices = [("", "Any model"), *models]
-        _choices(self, "creator").choices = [("", "Anyone"), *((c, c) for c in creators)]
-        if projects is None:
-            del self.fields["project"]
-        else:
-            field = self.fields["project"]
-            assert isinstance(field, forms.TypedChoiceField)
-            field.choices = [("", "All projects"), *projects]
-            field.coerce = _uuid
-
-    def filters(self) -> dict[str, Any]:
-        """The valid filters; an invalid one is dropped rather than failing the page."""
-        self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
-
-    @property
-    def is_filtered(self) -> bool:
-        data = self.filters()
-        return any(data.get(k) for k in data if k != "after")
-
-
-def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
-    field = form.fields[name]
-    assert isinstance(field, forms.ChoiceField)
-    return field
-
-
-def _uuid(value: str) -> Any:
-    from uuid import UUID
-
-    return UUID(value)
-
-
-# Generate
-
+from studio.forms.fields import choice_field
 
 GENERATION_MODES = ("text2video", "img2video", "ingredients2video")
 ASPECT_LABELS = {"16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square"}
@@ -320,18 +153,18 @@ class GenerateForm(forms.Form):
         self.project = project
         self.caps = caps if caps is not None else capabilities()
         models = [m for p in self.caps["providers"] for m in p["models"]]
-        _choices(self, "mode").choices = [(m["value"], m["label"]) for m in self.caps["modes"]]
-        _choices(self, "provider").choices = [
+        choice_field(self, "mode").choices = [(m["value"], m["label"]) for m in self.caps["modes"]]
+        choice_field(self, "provider").choices = [
             (p["name"], p["label"]) for p in self.caps["providers"]
         ]
-        _choices(self, "model").choices = [
+        choice_field(self, "model").choices = [
             (p["label"], [(m["name"], m["label"]) for m in p["models"]])
             for p in self.caps["providers"]
         ]
         ratios = sorted({r for m in models for r in m["aspect_ratios"]}, key=_ratio_order)
-        _choices(self, "aspect_ratio").choices = [(r, ASPECT_LABELS.get(r, r)) for r in ratios]
+        choice_field(self, "aspect_ratio").choices = [(r, ASPECT_LABELS.get(r, r)) for r in ratios]
         durations = sorted({d for m in models for d in m["durations"]})
-        _choices(self, "duration_seconds").choices = [
+        choice_field(self, "duration_seconds").choices = [
             ("", "Model default"),
             *((str(d), f"{d} seconds") for d in durations),
         ]
@@ -444,45 +277,3 @@ class GenerateForm(forms.Form):
 
 def _ratio_order(ratio: str) -> tuple[int, str]:
     return (list(ASPECT_LABELS).index(ratio) if ratio in ASPECT_LABELS else 99, ratio)
-
-
-# Actions on jobs and videos
-
-
-def _new_key() -> Any:
-    import uuid
-
-    return uuid.uuid4()
-
-
-class ActionForm(forms.Form):
-    """A button that makes a job: the key makes a double click harmless."""
-
-    idempotency_key = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=_new_key)
-
-
-class UpscaleForm(ActionForm):
-    target = forms.ChoiceField(
-        choices=[("1080p", "1080p"), ("4k", "4K")],
-        error_messages={"invalid_choice": "Choose 1080p or 4K."},
-    )
-
-
-class GifForm(ActionForm):
-    fps = forms.TypedChoiceField(
-        label="Frames per second",
-        coerce=int,
-        choices=[(8, "8 fps"), (12, "12 fps"), (15, "15 fps"), (24, "24 fps")],
-        initial=12,
-    )
-    width = forms.TypedChoiceField(
-        label="Width",
-        coerce=int,
-        choices=[(320, "320 px"), (480, "480 px"), (640, "640 px"), (960, "960 px")],
-        initial=480,
-    )
-
-
-class FavouriteForm(forms.Form):
-    on = forms.BooleanField(required=False)
-    next = forms.CharField(required=False, max_length=2000)

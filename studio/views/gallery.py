@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from studio.forms.generate import GalleryFilterForm
+from studio.forms.gallery import GalleryFilterForm
 from studio.models import Membership, Project
 from studio.providers import registry
 from studio.services import gallery as gallery_service

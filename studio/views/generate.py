@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from studio.forms.generate import IMAGE_SLOTS, GenerateForm
-from studio.forms.teams import ProjectForm
+from studio.forms.projects import ProjectForm
 from studio.models import Job, Mode, Project, Prompt, ReferenceImage
 from studio.services import creator
 from studio.services.jobs import JobRequestError

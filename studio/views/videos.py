@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from studio.forms.generate import (
+from studio.forms.videos import (
     ActionForm,
     FavouriteForm,
     FrameForm,
