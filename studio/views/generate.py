@@ -82,6 +82,8 @@ def initial_from_query(project: Project, query: Any) -> dict[str, Any]:
 
 def slot_images(form: GenerateForm) -> list[ReferenceImage]:
     """The library images offered in the slots: the newest, plus any already chosen."""
+    if not form.image_slots:
+        return []
     team_images = ReferenceImage.objects.filter(team_id=form.project.team_id)
     images = list(team_images.order_by("-created_at", "-id")[:SLOT_OPTIONS])
     shown = {image.public_id for image in images}
@@ -94,13 +96,7 @@ def slot_images(form: GenerateForm) -> list[ReferenceImage]:
 
 
 def generate_context(form: GenerateForm) -> dict[str, Any]:
-    spec = form.selected_spec()
-    return {
-        "generate_form": form,
-        "slot_images": slot_images(form),
-        "estimate": spec["cost"] if spec else None,
-        "selected_spec": spec,
-    }
+    return {"generate_form": form, "slot_images": slot_images(form)}
 
 
 def _keep_choices(form: GenerateForm, project: Project) -> GenerateForm:
@@ -110,7 +106,7 @@ def _keep_choices(form: GenerateForm, project: Project) -> GenerateForm:
         for k, v in form.cleaned_data.items()
         if k not in ("idempotency_key", "images", "recalled_prompt")
     }
-    for name in ("start_image", "end_image", "ingredient_1", "ingredient_2", "ingredient_3"):
+    for name in IMAGE_SLOTS:
         image = keep.get(name)
         keep[name] = image.public_id if image is not None else None
     return GenerateForm(project, initial=keep, caps=form.caps)
@@ -119,7 +115,12 @@ def _keep_choices(form: GenerateForm, project: Project) -> GenerateForm:
 @require_POST
 @vary_on_headers("HX-Request")
 def generate(request: AuthedRequest, project_id: UUID) -> HttpResponse:
+    """Submit the form, or (with `refresh`) show it again for the choices made so far."""
     project, membership = get_project_for_member(request, project_id, edit=True)
+    context: dict[str, Any] = {"project": project, "project_membership": membership}
+    if request.POST.get("refresh"):
+        context["generate_form"] = GenerateForm.refreshed(project, request.POST)
+        return _render(request, context)
     form = GenerateForm(project, request.POST)
     job: Job | None = None
     if form.is_valid():
@@ -142,7 +143,6 @@ def generate(request: AuthedRequest, project_id: UUID) -> HttpResponse:
     if job is not None and not request.htmx:
         messages.success(request, "Submitted. Your video appears in the queue.")
         return redirect(reverse("project_detail", args=[project.public_id]) + "#queue")
-    context: dict[str, Any] = {"project": project, "project_membership": membership}
     if job is not None:
         # Keep the creator's choices for the next shot, plus the new card (OOB).
         context["generate_form"] = _keep_choices(form, project)
@@ -152,8 +152,13 @@ def generate(request: AuthedRequest, project_id: UUID) -> HttpResponse:
         context["can_edit"] = True
     else:
         context["generate_form"] = form
+    return _render(request, context)
+
+
+def _render(request: AuthedRequest, context: dict[str, Any]) -> HttpResponse:
+    """The form alone for htmx, the whole project page otherwise."""
     if request.htmx:
         context.update(generate_context(context["generate_form"]))
         return render(request, "studio/partials/generate.html#generate-form", context)
-    context["rename_form"] = ProjectForm(instance=project)
+    context["rename_form"] = ProjectForm(instance=context["project"])
     return render(request, "studio/project_detail.html", context)
