@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.boundfield import BoundField
+from django.forms.boundfield import BoundField, BoundWidget
 from django.urls import reverse
 
 from studio.forms.fields import choice_field
@@ -33,6 +33,11 @@ SLOT_LABELS = {
     "ingredient_1": "Ingredient 1",
     "ingredient_2": "Ingredient 2",
     "ingredient_3": "Ingredient 3",
+}
+MODE_HINTS = {
+    "text2video": "From words alone",
+    "img2video": "Start frame, optional end frame",
+    "ingredients2video": "1-3 reference images",
 }
 # The legend and hint over each mode's image slots.
 SLOT_GROUPS = {
@@ -337,6 +342,10 @@ class GenerateForm(forms.Form):
         }
         for name in RULE_FIELDS:
             self.fields[name].widget.attrs.update(refresh)
+
+    @property
+    def mode_choices(self) -> list[tuple[BoundWidget, str]]:
+        return [(radio, MODE_HINTS.get(radio.data["value"], "")) for radio in self["mode"]]
 
     @property
     def image_slots(self) -> list[Slot]:

@@ -62,3 +62,28 @@ def test_changing_provider_and_mode_re_renders_the_form_and_keeps_the_prompt_and
     )
     assert str(job.idempotency_key) == key
     assert errors == []
+
+
+def test_without_javascript_the_update_button_re_renders_and_generate_posts(
+    signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path
+) -> None:
+    page, user = signed_in_page
+    project = factories.make_project(factories.personal_team(user), "No script", user)
+    browser = page.context.browser
+    assert browser is not None
+    context = browser.new_context(java_script_enabled=False)
+    context.add_cookies(page.context.cookies())
+    plain = context.new_page()
+    plain.goto(f"{live_server.url}/projects/{project.public_id}/")
+    plain.get_by_role("textbox", name="Prompt").fill("Dunes at noon")
+    plain.get_by_label("Provider").select_option("local")
+    plain.get_by_role("button", name="Update the choices").click()
+    expect(plain.locator("[data-estimate]")).to_have_text("0 credits")
+    expect(plain.get_by_label("Model")).to_have_value("draft")
+    expect(plain.get_by_role("textbox", name="Prompt")).to_have_value("Dunes at noon")
+    expect(plain.locator(".errorlist")).to_have_count(0)
+    plain.screenshot(path=str(artifacts_dir / "generate-no-js-updated.png"), full_page=True)
+    plain.get_by_role("button", name="Generate").click()
+    expect(plain.get_by_text("Submitted. Your video appears in the queue.")).to_be_visible()
+    assert Job.objects.get().provider == "local"
+    context.close()

@@ -66,6 +66,7 @@ def test_a_refresh_with_another_model_offers_its_options_and_cost_and_keeps_the_
     assert "<strong data-estimate>40 credits</strong>" in page
     assert "(free, rendered on this server)" not in page
     assert "One start frame, no end frame." in page
+    assert "From words alone" in page  # each mode says what it needs
     assert ">A red kite over green hills</textarea>" in page
     assert 'name="seed" value="7"' in page
     assert f'name="idempotency_key" value="{key}"' in page
