@@ -16,6 +16,7 @@ from django.urls import reverse
 from studio.forms.fields import choice_field
 from studio.jobs.create import validate_job_request
 from studio.models import Prompt, ReferenceImage
+from studio.presenters import credit_words
 from studio.providers.catalogue import capabilities
 
 ASPECT_LABELS = {"16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square"}
@@ -86,10 +87,6 @@ class OffOptionsSelect(OffOptionsMixin, forms.Select):
 
 class OffOptionsRadioSelect(OffOptionsMixin, forms.RadioSelect):
     pass
-
-
-def cost_words(credits: int) -> str:
-    return f"{credits} credit{'' if credits == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -327,7 +324,7 @@ class GenerateForm(forms.Form):
 
     @property
     def cost_words(self) -> str:
-        return cost_words(self.selection.cost) if self.selection else "—"
+        return credit_words(self.selection.cost) if self.selection else "—"
 
     @property
     def cost_note(self) -> str:

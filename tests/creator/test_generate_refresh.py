@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from studio.forms.generate import GenerateForm, capabilities, cost_words, select
+from studio.forms.generate import GenerateForm, capabilities, select
 from studio.models import Job, Prompt
+from studio.presenters import credit_words
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -197,5 +198,5 @@ def test_a_provider_without_the_mode_is_listed_but_not_choosable(cast: Cast) -> 
     assert '<option value="gateway" selected>' in provider
 
 
-def test_cost_words_count_credits() -> None:
-    assert [cost_words(n) for n in (0, 1, 40)] == ["0 credits", "1 credit", "40 credits"]
+def test_credit_words_count_credits() -> None:
+    assert [credit_words(n) for n in (0, 1, 40)] == ["0 credits", "1 credit", "40 credits"]
