@@ -11,9 +11,10 @@ validation of a mask of each size.
 It prints its tables, writes them to test-results/bench-painter.json and
 replaces the figures of docs/performance.md's "Mask painter" section.
 
-A pointer event's time is what the module itself records in
-`window.__maskPainterStats` (performance.now() around the drawing work of one
-pointermove, coalesced events included). The frame interval is measured with
+A pointer event's time is measured from outside the module by the test-only
+probe tests/support/painter_probe.js, loaded before it: performance.now() around
+the painter's whole pointerdown/pointermove handler (coalesced events included)
+and, for the stroke end, its pointerup handler. The frame interval is measured with
 requestAnimationFrame while strokes are drawn: it includes compositing the
 scaled-down canvas, which the per-event figure does not.
 """
@@ -47,6 +48,7 @@ ARGS = [
 SIZES = [(1280, 720), (1920, 1080), (3840, 2160)]
 STROKES = 12
 STEPS = 40  # pointer moves per stroke segment
+PROBE = ROOT / "tests" / "support" / "painter_probe.js"
 
 HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 <main style="max-width:1280px;margin:0 auto;padding:1rem">
@@ -122,6 +124,7 @@ def bench_browser(
         page.set_content(HARNESS.format(w=width, h=height))
         page.add_style_tag(path=str(ROOT / "static/studio/css/app.css"))
         page.add_style_tag(path=str(ROOT / "static/studio/css/painter.css"))
+        page.add_script_tag(path=str(PROBE))
         page.add_script_tag(path=str(ROOT / "static/studio/js/mask-painter.js"))
         page.wait_for_function("!!document.querySelector('[data-mask-painter]').__maskPainter")
         size = max(2, round(width * brush_fraction))
@@ -134,8 +137,8 @@ def bench_browser(
         def at(x: float, y: float) -> tuple[float, float]:
             return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
-        page.evaluate("window.__maskPainterStats.reset()")
-        page.evaluate(f"window.__maskPainterStats.flush = {str(flush).lower()}")
+        page.evaluate("window.__painterProbe.reset()")
+        page.evaluate(f"window.__painterProbe.flush = {str(flush).lower()}")
         page.evaluate(FRAME_PROBE)
         started = time.perf_counter()
         for i in range(STROKES):
@@ -147,10 +150,7 @@ def bench_browser(
             page.mouse.up()
         wall = time.perf_counter() - started
         page.evaluate("window.__framesOn = false")
-        stats = page.evaluate(
-            "() => { const s = window.__maskPainterStats;"
-            " return {count: s.count, p50: s.p50, p95: s.p95, max: s.max, end: s.strokeEnd}; }"
-        )
+        stats = page.evaluate("window.__painterProbe.stats()")
         frames = [f for f in page.evaluate("window.__frames") if f > 0][1:]
         result = {
             "mask": f"{width}x{height}",
@@ -160,8 +160,8 @@ def bench_browser(
             "event_ms_p50": round(stats["p50"], 2),
             "event_ms_p95": round(stats["p95"], 2),
             "event_ms_max": round(stats["max"], 2),
-            "stroke_end_ms_p50": round(stats["end"]["p50"], 1),
-            "stroke_end_ms_max": round(stats["end"]["max"], 1),
+            "stroke_end_ms_p50": round(stats["strokeEnd"]["p50"], 1),
+            "stroke_end_ms_max": round(stats["strokeEnd"]["max"], 1),
             "frame_ms_median": round(statistics.median(frames), 1) if frames else None,
             "frame_ms_p95": round(_pct(frames, 0.95), 1) if frames else None,
             "strokes_wall_s": round(wall, 2),

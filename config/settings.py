@@ -241,7 +241,9 @@ STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, 
 # Credits per job, as "provider:model=credits" pairs overriding the built-in table.
 STUDIO_COSTS = env_str("STUDIO_COSTS")
 STUDIO_LOCAL_ENGINE = env_bool("STUDIO_LOCAL_ENGINE", True)
-STUDIO_WORKER_HEARTBEAT_MAX_AGE = env_int("STUDIO_WORKER_HEARTBEAT_MAX_AGE", 120, minimum=5)
+# /healthz reports the worker missing when its heartbeat (stamped every second
+# or so) is older than this many seconds.
+STUDIO_WORKER_HEARTBEAT_MAX_AGE = env_int("STUDIO_WORKER_HEARTBEAT_MAX_AGE", 30, minimum=1)
 # Worker timing (seconds). A job left in `submitting` longer than the submit
 # lease belonged to a worker that died: its outcome is unknown.
 STUDIO_SUBMIT_LEASE = env_int("STUDIO_SUBMIT_LEASE", 120, minimum=1)
@@ -279,6 +281,13 @@ if BROKER_URL.startswith("redis://") or BROKER_URL.startswith("rediss://"):
     Q_CLUSTER["redis"] = BROKER_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# manage.py serve (make run): gunicorn and the worker side by side.
+STUDIO_SERVE_HOST = env_str("HOST", "127.0.0.1")
+STUDIO_SERVE_PORT = env_int("PORT", 8000, minimum=1)
+STUDIO_WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1)
+# Gunicorn's access log: "-" for stdout, a file path, or "off".
+STUDIO_ACCESS_LOG = env_str("STUDIO_ACCESS_LOG", "-")
 
 LOGGING = {
     "version": 1,

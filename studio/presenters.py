@@ -33,6 +33,11 @@ PROJECT_GRID = "project-video-grid"
 # Words
 
 
+def credit_words(credits: int) -> str:
+    """ "1 credit", "40 credits": the one way a cost is written."""
+    return f"{credits} credit{pluralize(credits)}"
+
+
 def label(provider: str, model: str) -> str:
     """A model as people read it: its name and the gateway it runs through
     (one model can be reachable through several gateways)."""
@@ -156,7 +161,7 @@ def card_context(job: Job, *, can_edit: bool, position: int | None = None) -> di
         "elapsed": elapsed(job),
         "started": int(job.created_at.timestamp()),
         "creator": job.created_by.get_username() if job.created_by else "",
-        "credits": f"{credits} credit{pluralize(credits)}" if credits else "",
+        "credits": credit_words(credits) if credits else "",
         "fail_label": FailReason(job.fail_reason).label if job.fail_reason else "",
         # What the card says
         "thumb_icon": "!" if status == Status.FAILED else "×",

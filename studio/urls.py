@@ -1,7 +1,22 @@
-from django.contrib.auth import views as auth_views
-from django.urls import include, path
+"""Every Studio URL in one list, grouped by page area (config/urls.py adds the admin)."""
 
-from studio.views import accounts, health, projects, signed, teams
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from studio.views import (
+    accounts,
+    gallery,
+    generate,
+    health,
+    jobs,
+    library,
+    masks,
+    media,
+    projects,
+    signed,
+    teams,
+    videos,
+)
 
 urlpatterns = [
     path("", projects.home, name="home"),
@@ -46,6 +61,40 @@ urlpatterns = [
     path("projects/<uuid:project_id>/rename/", projects.project_rename, name="project_rename"),
     path("projects/<uuid:project_id>/archive/", projects.project_archive, name="project_archive"),
     path("projects/<uuid:project_id>/restore/", projects.project_restore, name="project_restore"),
-    path("", include("studio.urls_creator")),
-    path("", include("studio.urls_masks")),
+    # Generate (the form lives on the project page)
+    path("projects/<uuid:project_id>/generate/", generate.generate, name="generate"),
+    path("projects/<uuid:project_id>/gallery/", gallery.project_gallery, name="project_gallery"),
+    # Queue and job cards
+    path("queue/", jobs.queue, name="queue"),
+    path("jobs/<uuid:job_id>/", jobs.job_detail, name="job_detail"),
+    path("jobs/updates/", jobs.job_updates, name="job_updates"),
+    path("jobs/<uuid:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
+    path("jobs/<uuid:job_id>/retry/", jobs.job_retry, name="job_retry"),
+    path("jobs/<uuid:job_id>/resubmit/", jobs.job_resubmit, name="job_resubmit"),
+    path("jobs/<uuid:job_id>/mark-failed/", jobs.job_mark_failed, name="job_mark_failed"),
+    # Reference library
+    path("library/", library.library_page, name="library"),
+    path("library/<uuid:image_id>/delete/", library.reference_delete, name="reference_delete"),
+    # Gallery and videos
+    path("gallery/", gallery.team_gallery, name="gallery"),
+    path("videos/<uuid:video_id>/", videos.video_detail, name="video_detail"),
+    path("videos/<uuid:video_id>/favourite/", videos.video_favourite, name="video_favourite"),
+    path("videos/<uuid:video_id>/rerun/", videos.video_rerun, name="video_rerun"),
+    path("videos/<uuid:video_id>/frame/", videos.video_frame, name="video_frame"),
+    path("videos/<uuid:video_id>/upscale/", videos.video_upscale, name="video_upscale"),
+    path("videos/<uuid:video_id>/gif/", videos.video_gif, name="video_gif"),
+    path("videos/<uuid:video_id>/report/", videos.video_report, name="video_report"),
+    # Media delivery: membership-checked, byte ranges, conditional requests
+    path("files/videos/<uuid:video_id>/file", media.video_file, name="media_video"),
+    path("files/videos/<uuid:video_id>/poster", media.video_poster, name="media_poster"),
+    path("files/videos/<uuid:video_id>/thumbnail", media.video_thumbnail, name="media_thumbnail"),
+    path("files/references/<uuid:image_id>", media.reference_file, name="media_reference"),
+    path(
+        "files/references/<uuid:image_id>/thumb",
+        media.reference_thumbnail,
+        name="media_reference_thumb",
+    ),
+    path("files/masks/<uuid:mask_id>", media.mask_file, name="media_mask"),
+    # Mask painter and object removal
+    path("videos/<uuid:video_id>/remove/", masks.painter, name="painter"),
 ]

@@ -28,3 +28,19 @@ def test_every_variable_is_in_env_example_and_the_readme() -> None:
     missing_readme = sorted(v for v in variables if f"`{v}`" not in readme)
     assert not missing_example, missing_example
     assert not missing_readme, missing_readme
+
+
+def _paths_named_in(doc: Path) -> set[str]:
+    """Repository paths a document names in backticks (`studio/jobs/states.py`)."""
+    named = set(
+        re.findall(r"`((?:studio|static|sandbox|tests|benchmarks|docs)/[\w./-]*)`", doc.read_text())
+    )
+    return {name for name in named if "<" not in name}
+
+
+def test_every_path_the_readme_and_the_provider_checklist_name_exists() -> None:
+    for doc in (ROOT / "README.md", ROOT / "docs" / "providers.md"):
+        named = _paths_named_in(doc)
+        assert len(named) >= 5, (doc.name, named)
+        missing = sorted(name for name in named if not (ROOT / name).exists())
+        assert not missing, (doc.name, missing)

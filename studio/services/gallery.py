@@ -21,6 +21,7 @@ from studio.models import (
     Favourite,
     Job,
     Project,
+    Prompt,
     Status,
     Team,
     Video,
@@ -232,3 +233,14 @@ def lineage(video: Video) -> LineageNode:
         if not level:
             break
     return top
+
+
+PROMPT_HISTORY = 12
+
+
+def recent_prompts(project: Project) -> list[Prompt]:
+    return list(
+        Prompt.objects.filter(project=project)
+        .select_related("parent")
+        .order_by("-created_at", "-id")[:PROMPT_HISTORY]
+    )

@@ -13,10 +13,10 @@ from typing import Any
 from django import template
 
 from studio import presenters
-from studio.forms_creator import GenerateForm
+from studio.forms.generate import GenerateForm
+from studio.forms.prefill import generate_context, initial_from_query
 from studio.models import Job, Project
 from studio.services import gallery as gallery_service
-from studio.views.generate import generate_context, initial_from_query, recent_prompts
 
 register = template.Library()
 
@@ -26,6 +26,7 @@ PANEL_VIDEOS = 8
 register.filter(presenters.model_label)
 register.filter(presenters.job_title)
 register.filter(presenters.elapsed)
+register.filter(presenters.credit_words)
 
 
 @register.filter
@@ -67,7 +68,7 @@ def project_side(context: template.Context) -> dict[str, Any]:
         "project": project,
         "can_edit": can_edit,
         "queue_cards": presenters.cards(gallery_service.project_queue(project), can_edit=can_edit),
-        "prompts": recent_prompts(project),
+        "prompts": gallery_service.recent_prompts(project),
         "grid": presenters.PROJECT_GRID,
     }
 

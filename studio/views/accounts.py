@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from studio.forms import SignupForm
+from studio.forms.accounts import SignupForm
 
 
 @login_not_required

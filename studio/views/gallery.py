@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from studio import presenters
-from studio.forms_creator import GalleryFilterForm
+from studio.forms.gallery import GalleryFilterForm
 from studio.models import Membership, Project
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest

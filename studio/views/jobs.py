@@ -224,7 +224,7 @@ def job_mark_failed(request: AuthedRequest, job_id: UUID) -> HttpResponse:
 
 
 def _key(request: AuthedRequest) -> UUID | None:
-    from studio.forms_creator import ActionForm
+    from studio.forms.videos import ActionForm
 
     form = ActionForm(request.POST)
     return form.cleaned_data["idempotency_key"] if form.is_valid() else None

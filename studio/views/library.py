@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from studio.forms_creator import ReferenceUploadForm
+from studio.forms.library import ReferenceUploadForm
 from studio.models import Membership
 from studio.services import library
 from studio.typing import AuthedRequest

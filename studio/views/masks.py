@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from studio.forms_masks import MaskForm
+from studio.forms.masks import MaskForm
 from studio.jobs.create import JobRequestError
 from studio.models import Mask, Video
 from studio.services import masks as mask_service

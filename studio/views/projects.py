@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from studio.forms import ProjectForm
+from studio.forms.projects import ProjectForm
 from studio.services import teams as team_service
 from studio.typing import AuthedRequest
 from studio.views.access import (

@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from studio.forms import AddMemberForm, RoleForm, SwitchTeamForm, TeamForm
+from studio.forms.teams import AddMemberForm, RoleForm, SwitchTeamForm, TeamForm
 from studio.jobs.actions import credits_summary
 from studio.models import Membership, Role
 from studio.services import teams as team_service

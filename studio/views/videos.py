@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from studio import presenters
-from studio.forms_creator import (
+from studio.forms.videos import (
     ActionForm,
     FavouriteForm,
     FrameForm,

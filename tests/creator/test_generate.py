@@ -45,7 +45,10 @@ def test_project_page_shows_only_enabled_providers_and_the_cost(cast: Cast) -> N
     assert "Local engine" in content and "Gateway" in content
     assert "Switched off" not in content
     assert "Estimated cost" in content
-    assert 'id="generate-caps"' in content
+    # The rules stay on the server: no copy for a script, the rule fields ask for a re-render.
+    assert 'id="generate-caps"' not in content
+    refresh_url = f'hx-post="/projects/{cast.project.public_id}/generate/"'
+    assert re.search(rf'<select name="model"[^>]*{refresh_url}[^>]*hx-trigger="change"', content)
     # the default route is the first configured gateway
     assert re.search(r'<option value="gateway" selected>', content)
     assert "40 credits" in content

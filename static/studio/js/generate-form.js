@@ -1,106 +1,11 @@
-// The generate form: only valid combinations can be chosen, and the cost follows.
-// Configured by the capabilities JSON the server renders inside the form; the
-// server validates everything again, and the form works without this file.
+// The generate form's browser-only parts: the library picker for image slots,
+// the prompt's character count, "Use" on an earlier prompt, and no double post
+// without htmx. Which options, slots and cost the form shows is the server's
+// business: a change of mode, provider or model re-renders the form through
+// htmx (see studio/forms/generate.py). The form works without this file.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
-
-  function readCaps(form) {
-    var node = form.querySelector("#" + form.dataset.capsId);
-    try { return node ? JSON.parse(node.textContent) : null; } catch (e) { return null; }
-  }
-
-  function checkedValue(form, name) {
-    var input = form.querySelector('input[name="' + name + '"]:checked');
-    return input ? input.value : "";
-  }
-
-  function findProvider(caps, name) {
-    return caps.providers.filter(function (p) { return p.name === name; })[0] || null;
-  }
-
-  function setOptions(select, options, wanted) {
-    var keep = options.some(function (o) { return o.value === wanted; }) ? wanted : (options[0] || {}).value;
-    select.innerHTML = "";
-    options.forEach(function (o) {
-      var option = document.createElement("option");
-      option.value = o.value;
-      option.textContent = o.label;
-      option.selected = o.value === keep;
-      select.appendChild(option);
-    });
-  }
-
-  function update(form, caps) {
-    var mode = checkedValue(form, "mode");
-    var providerSelect = form.querySelector('select[name="provider"]');
-    var modelSelect = form.querySelector('select[name="model"]');
-    var durationSelect = form.querySelector('select[name="duration_seconds"]');
-
-    // Providers that cannot do this mode are greyed out.
-    Array.prototype.forEach.call(providerSelect.options, function (option) {
-      var provider = findProvider(caps, option.value);
-      option.disabled = !provider || !provider.models.some(function (m) { return m.modes.indexOf(mode) >= 0; });
-    });
-    if (providerSelect.selectedOptions[0] && providerSelect.selectedOptions[0].disabled) {
-      var firstEnabled = Array.prototype.filter.call(providerSelect.options, function (o) { return !o.disabled; })[0];
-      if (firstEnabled) providerSelect.value = firstEnabled.value;
-    }
-    var provider = findProvider(caps, providerSelect.value);
-    if (!provider) return;
-    var models = provider.models.filter(function (m) { return m.modes.indexOf(mode) >= 0; });
-    setOptions(modelSelect, models.map(function (m) { return { value: m.name, label: m.label }; }), modelSelect.value);
-    var spec = models.filter(function (m) { return m.name === modelSelect.value; })[0];
-    if (!spec) return;
-
-    // Aspect ratios the model offers.
-    var ratios = form.querySelectorAll('input[name="aspect_ratio"]');
-    var ratioChecked = null;
-    ratios.forEach(function (radio) {
-      radio.disabled = spec.aspect_ratios.indexOf(radio.value) < 0;
-      if (radio.checked && !radio.disabled) ratioChecked = radio;
-    });
-    if (!ratioChecked) {
-      var firstRatio = Array.prototype.filter.call(ratios, function (r) { return !r.disabled; })[0];
-      if (firstRatio) firstRatio.checked = true;
-    }
-
-    // Lengths: the model's own, or none when the provider fixes the length.
-    var durationNote = form.querySelector("[data-duration-note]");
-    if (spec.durations.length) {
-      var wanted = durationSelect.value || String(Math.max.apply(null, spec.durations));
-      setOptions(durationSelect, spec.durations.map(function (d) { return { value: String(d), label: d + " seconds" }; }), wanted);
-      durationSelect.disabled = false;
-      if (durationNote) durationNote.textContent = "";
-    } else {
-      setOptions(durationSelect, [{ value: "", label: "Set by the model" }], "");
-      durationSelect.disabled = true;
-      if (durationNote) durationNote.textContent = "This model sets the length itself.";
-    }
-
-    // Image slots: only this mode's group, only as many as the model takes.
-    var limits = spec.images[mode] || [0, 0];
-    form.querySelectorAll("[data-slot-group]").forEach(function (group) {
-      var active = group.dataset.slotGroup === mode;
-      group.hidden = !active;
-      var slots = group.querySelectorAll("[data-slot]");
-      slots.forEach(function (slot, index) {
-        var shown = active && index < limits[1];
-        slot.hidden = !shown;
-        slot.querySelector("select").disabled = !shown;
-      });
-    });
-    var slotHelp = form.querySelector(".slot-help");
-    if (slotHelp) slotHelp.hidden = limits[1] === 0;
-
-    var note = form.querySelector("[data-model-note]");
-    if (note) note.textContent = spec.note || "";
-
-    var estimate = form.querySelector("[data-estimate]");
-    var estimateNote = form.querySelector("[data-estimate-note]");
-    if (estimate) estimate.textContent = spec.cost + " credit" + (spec.cost === 1 ? "" : "s");
-    if (estimateNote) estimateNote.textContent = spec.cost === 0 && !provider.remote ? "(free, rendered on this server)" : "";
-  }
 
   // A dialog of the library's thumbnails, built from the slot's own <select>.
   function openPicker(slot) {
@@ -203,13 +108,6 @@
   function initForm(form) {
     if (form.dataset.bound) return;
     form.dataset.bound = "1";
-    var caps = readCaps(form);
-    if (caps) {
-      form.addEventListener("change", function (event) {
-        if (event.target.matches('[name="mode"], [name="provider"], [name="model"]')) update(form, caps);
-      });
-      update(form, caps);
-    }
     form.querySelectorAll("[data-slot]").forEach(function (slot) {
       var select = slot.querySelector("select");
       select.addEventListener("change", function () { showPreview(slot); });

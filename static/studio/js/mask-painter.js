@@ -21,43 +21,7 @@
   var UNDO_BYTES = 384 * 1024 * 1024;
   var ZOOM_MIN = 1;
   var ZOOM_MAX = 16;
-  var STATS_LIMIT = 20000;
   var TILE = 128;
-
-  // -- timing, read by the browser test and the benchmark -----------------------------
-  var samples = [];
-  var stats = (window.__maskPainterStats = { count: 0, p50: 0, p95: 0, max: 0 });
-  function record(ms) {
-    if (samples.length >= STATS_LIMIT) samples.shift();
-    samples.push(ms);
-  }
-  var commits = [];
-  function recordCommit(ms) {
-    if (commits.length >= STATS_LIMIT) commits.shift();
-    commits.push(ms);
-  }
-  function publishStats() {
-    if (!samples.length) return;
-    var sorted = samples.slice().sort(function (a, b) { return a - b; });
-    var pick = function (q) { return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]; };
-    stats.count = sorted.length;
-    stats.p50 = pick(0.5);
-    stats.p95 = pick(0.95);
-    stats.max = sorted[sorted.length - 1];
-    var ends = commits.slice().sort(function (a, b) { return a - b; });
-    stats.strokeEnd = ends.length ? {
-      count: ends.length,
-      p50: ends[Math.floor(0.5 * ends.length)],
-      p95: ends[Math.min(ends.length - 1, Math.floor(0.95 * ends.length))],
-      max: ends[ends.length - 1],
-    } : null;
-  }
-  stats.reset = function () {
-    samples = [];
-    commits = [];
-    stats.count = stats.p50 = stats.p95 = stats.max = 0;
-    stats.strokeEnd = null;
-  };
 
   function loadSettings() {
     try { return JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "{}") || {}; }
@@ -325,10 +289,8 @@
     // A pen's eraser end (button 5) erases whatever the tool.
     var erase = this.tool === "eraser" || e.button === 5;
     this.stroke = { id: e.pointerId, last: p, erase: erase, tiles: new Set() };
-    var t0 = performance.now();
     this.drawDot(p, erase);
     this.touch(this.stroke.tiles, p.x - r, p.y - r, p.x + r, p.y + r);
-    record(performance.now() - t0);
   };
 
   Painter.prototype.onMove = function (e) {
@@ -344,7 +306,6 @@
     }
     var stroke = this.stroke;
     if (!stroke || e.pointerId !== stroke.id) return;
-    var t0 = performance.now();
     var events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
     if (!events.length) events = [e];
     var ctx = this.ctx;
@@ -362,10 +323,6 @@
     ctx.stroke();
     var r = this.size / 2;
     this.touch(stroke.tiles, x0 - r, y0 - r, x1 + r, y1 + r);
-    // The benchmark's strict mode: make the canvas rasterize the segment now
-    // (a one-pixel read flushes it) so the figure includes the pixels' cost.
-    if (stats.flush) ctx.getImageData(stroke.last.x | 0, stroke.last.y | 0, 1, 1);
-    record(performance.now() - t0);
   };
 
   Painter.prototype.onUp = function (e, cancelled) {
@@ -383,10 +340,7 @@
     if (!stroke || e.pointerId !== stroke.id) return;
     this.stroke = null;
     if (cancelled) { this.restore(stroke.tiles); return; }
-    var t0 = performance.now();
     this.commit(stroke.tiles, stroke.erase ? "Erase" : "Paint");
-    recordCommit(performance.now() - t0);
-    publishStats();
   };
 
   Painter.prototype.startPinch = function () {
