@@ -83,7 +83,7 @@ def test_sign_in_with_a_wrong_password_shows_an_error(client: Client) -> None:
     assert "correct username and password" in response.content.decode()
 
 
-def test_change_password(client: Client) -> None:
+def test_a_member_changes_their_password_by_giving_the_old_one(client: Client) -> None:
     user = factories.make_user("sam")
     client.force_login(user)
     response = client.post(

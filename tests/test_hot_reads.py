@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from studio.models import Job, Status
 from studio.views.jobs import MAX_CARDS_PER_POLL
 from tests.conftest import Cast
-from tests.creator.builders import make_job, make_video, member_client
+from tests.factories import make_job, make_video, member_client
 
 pytestmark = pytest.mark.django_db
 

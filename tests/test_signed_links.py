@@ -9,7 +9,7 @@ from django.test import Client
 
 from studio.services.signing import signed_reference_url
 from tests.conftest import Cast
-from tests.jobs.conftest import make_reference
+from tests.factories import make_reference
 
 pytestmark = pytest.mark.django_db
 

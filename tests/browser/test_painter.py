@@ -17,8 +17,7 @@ from sandbox.runner import SandboxHandle
 from studio.models import Job, Mask, Mode, Status, Video
 from studio.services import masks as mask_service
 from tests import factories
-from tests.masks import builders
-from tests.masks.jobs_helpers import drive, mountsea_video
+from tests.factories import drive, mountsea_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -119,7 +118,7 @@ def test_creator_paints_erases_undoes_inverts_and_sends_a_mask_that_matches_the_
     page, user = signed_in_page
     page.set_viewport_size({"width": 1400, "height": 950})
     project = factories.make_project(factories.personal_team(user), "Beach film", user)
-    video = builders.make_video(project, user)
+    video = factories.make_output(project, user, **factories.PAINTER_CLIP)
     _open_painter(page, live_server, video)
     canvas = Canvas(page, 640, 360)
     submit = page.get_by_role("button", name="Remove object")
@@ -219,7 +218,7 @@ def test_brush_settings_are_remembered_between_visits(
 ) -> None:
     page, user = signed_in_page
     project = factories.make_project(factories.personal_team(user), "Beach film", user)
-    video = builders.make_video(project, user)
+    video = factories.make_output(project, user, **factories.PAINTER_CLIP)
     _open_painter(page, live_server, video)
     _set_size(page, 57)
     page.locator("[data-opacity]").fill("35")
@@ -239,9 +238,9 @@ def test_an_earlier_mask_loads_into_the_painter_and_is_sent_unchanged(
 ) -> None:
     page, user = signed_in_page
     project = factories.make_project(factories.personal_team(user), "Beach film", user)
-    video = builders.make_video(project, user)
+    video = factories.make_output(project, user, **factories.PAINTER_CLIP)
     normalized = mask_service.normalize(
-        builders.mask_jpeg(boxes=[(100, 100, 199, 199)]), mask_service.probe(video)
+        factories.mask_jpeg(boxes=[(100, 100, 199, 199)]), mask_service.probe(video)
     )
     earlier = mask_service.store(video, normalized, user=user, frame_seconds=0)
     _open_painter(page, live_server, video)
@@ -294,7 +293,7 @@ def test_painting_a_4k_mask_stays_under_16_ms_per_pointer_event(
     page, user = signed_in_page
     page.set_viewport_size({"width": 1600, "height": 1000})
     project = factories.make_project(factories.personal_team(user), "4K film", user)
-    video = builders.make_video(project, user, width=3840, height=2160, seconds=1.0)
+    video = factories.make_output(project, user, real=True, size=(3840, 2160), seconds=1.0)
     page.add_init_script(path=PROBE)
     _open_painter(page, live_server, video)
     canvas = Canvas(page, 3840, 2160)
@@ -324,17 +323,17 @@ def test_an_imported_mask_image_is_painted_in_and_sent_as_a_new_mask(
 ) -> None:
     page, user = signed_in_page
     project = factories.make_project(factories.personal_team(user), "Beach film", user)
-    video = builders.make_video(project, user)
+    video = factories.make_output(project, user, **factories.PAINTER_CLIP)
     _open_painter(page, live_server, video)
     # Half the video's size, same shape, as a PNG: scaled up without soft edges.
-    png = builders.encode(builders.mask_pixels(320, 180, boxes=[(20, 20, 69, 59)]), "PNG")
+    png = factories.encode(factories.mask_pixels(320, 180, boxes=[(20, 20, 69, 59)]), "PNG")
     page.locator("[data-import]").set_input_files(
         files=[{"name": "mask.png", "mimeType": "image/png", "buffer": png}]
     )
     expect(page.locator("[data-status]")).to_contain_text("Mask imported")
     assert page.evaluate(ALPHA_AT, [80, 70]) == 255
     assert page.evaluate(ALPHA_AT, [200, 200]) == 0
-    wrong = builders.encode(builders.mask_pixels(300, 300), "PNG")
+    wrong = factories.encode(factories.mask_pixels(300, 300), "PNG")
     page.locator("[data-import]").set_input_files(
         files=[{"name": "square.png", "mimeType": "image/png", "buffer": wrong}]
     )
@@ -353,7 +352,7 @@ def test_the_painter_works_by_touch_on_a_phone_in_dark_mode(
 ) -> None:
     user = factories.make_user("tess")
     project = factories.make_project(factories.personal_team(user), "Phone film", user)
-    video = builders.make_video(project, user)
+    video = factories.make_output(project, user, **factories.PAINTER_CLIP)
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
         has_touch=True,
@@ -385,7 +384,7 @@ def test_the_video_page_links_to_the_painter_and_compares_a_removal_with_its_sou
     page, user = signed_in_page
     page.set_viewport_size({"width": 1400, "height": 950})
     project = factories.make_project(factories.personal_team(user), "Beach film", user)
-    source = builders.make_video(project, user)
+    source = factories.make_output(project, user, **factories.PAINTER_CLIP)
     page.goto(f"{live_server.url}/videos/{source.public_id}/")
     page.get_by_role("link", name="Remove object").click()
     expect(page).to_have_url(f"{live_server.url}/videos/{source.public_id}/remove/")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from studio.models import Favourite, Job, Status
 from tests.conftest import Cast
-from tests.creator.builders import make_job, make_output, make_video, member_client
+from tests.factories import make_job, make_output, make_project, make_video, member_client
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +29,7 @@ def test_team_gallery_lists_finished_videos_newest_first(cast: Cast) -> None:
 
 
 def test_project_gallery_shows_only_that_project(cast: Cast) -> None:
-    from tests import factories
-
-    other = factories.make_project(cast.team, "Other")
+    other = make_project(cast.team, "Other")
     make_output(cast.project, cast.editor, prompt_text="here")
     make_output(other, cast.editor, prompt_text="there")
     response = cast.client_for(cast.viewer).get(f"/projects/{cast.project.public_id}/gallery/")
@@ -45,9 +43,7 @@ def test_project_gallery_shows_only_that_project(cast: Cast) -> None:
 
 
 def test_filters_by_mode_model_status_creator_project_and_dates(cast: Cast) -> None:
-    from tests import factories
-
-    other = factories.make_project(cast.team, "Other")
+    other = make_project(cast.team, "Other")
     make_output(cast.project, cast.editor, prompt_text="text one")
     make_output(cast.project, cast.owner, prompt_text="frames one", mode="img2video")
     make_output(other, cast.editor, prompt_text="gateway one", provider="gateway", model="veo-fast")
@@ -190,11 +186,17 @@ def test_the_gallery_runs_the_same_number_of_queries_for_5_or_50_videos(
     _fill(cast, 45)
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get("/gallery/", query)
+    assert response.status_code == 200
     page = response.context["page"]
     assert len(page.items) >= 17  # a full page (only a third of them are favourites)
+    html = response.content.decode()
+    assert all(job.prompt_text in html for job in page.items)
+    # 17 favourites fit on one page; 50 videos and their GIFs do not.
+    assert bool(page.next_cursor) == ("favourites" not in query)
     if page.next_cursor:
         with django_assert_num_queries(len(small.captured_queries) + 1):  # + the cursor's row
-            client.get("/gallery/", {**query, "after": str(page.next_cursor)})
+            following = client.get("/gallery/", {**query, "after": str(page.next_cursor)})
+        assert following.status_code == 200 and following.context["page"].items
 
 
 def test_the_project_gallery_query_count_is_constant_too(

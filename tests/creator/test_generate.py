@@ -10,7 +10,7 @@ import pytest
 from studio.models import Job, Prompt, ReferenceImage
 from studio.services import library
 from tests.conftest import Cast
-from tests.creator.builders import image_bytes, make_job, upload
+from tests.factories import image_bytes, make_job, upload
 
 pytestmark = pytest.mark.django_db
 

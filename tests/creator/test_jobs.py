@@ -8,7 +8,7 @@ from django.utils.html import escape
 from studio import presenters
 from studio.models import Job, Status
 from tests.conftest import Cast
-from tests.creator.builders import make_job, make_video, member_client
+from tests.factories import make_job, make_video, member_client
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def test_viewers_see_no_actions_and_cannot_post_them(cast: Cast) -> None:
     assert job.status == Status.NEEDS_ATTENTION
 
 
-def test_actions_refuse_get(cast: Cast) -> None:
+def test_every_job_action_refuses_get(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.DRAFT)
     for action in ("cancel", "retry", "resubmit", "mark-failed"):
         assert (

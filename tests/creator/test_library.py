@@ -7,7 +7,7 @@ from PIL import Image
 
 from studio.models import ReferenceImage
 from tests.conftest import Cast
-from tests.creator.builders import image_bytes, make_job, member_client, png_header_only, upload
+from tests.factories import image_bytes, make_job, member_client, png_header_only, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils.http import http_date
 
 from studio.views.delivery import BLOCK_SIZE, RangeNotSatisfiable, parse_range
 from tests.conftest import Cast
-from tests.creator.builders import make_output, member_client
+from tests.factories import make_output, member_client
 
 pytestmark = pytest.mark.django_db
 
@@ -170,11 +170,13 @@ def test_large_files_stream_in_bounded_blocks(cast: Cast, video: Any) -> None:
         ("pages=1-2", None),
     ],
 )
-def test_range_parsing(header: str, expected: tuple[int, int] | None) -> None:
+def test_a_range_header_parses_to_its_first_and_last_byte(
+    header: str, expected: tuple[int, int] | None
+) -> None:
     assert parse_range(header, 100) == expected
 
 
-def test_unsatisfiable_ranges() -> None:
+def test_a_range_past_the_end_or_of_no_bytes_is_not_satisfiable() -> None:
     for header in ("bytes=100-", "bytes=-0"):
         with pytest.raises(RangeNotSatisfiable):
             parse_range(header, 100)

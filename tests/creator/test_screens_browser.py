@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from studio.models import Job, Status
 from studio.services import library
 from tests import factories
-from tests.creator.builders import image_bytes, make_job, make_output, make_video, upload
+from tests.factories import image_bytes, make_job, make_output, make_video, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from studio.models import Job, ReferenceImage, Report, Status
 from tests.conftest import Cast
-from tests.creator.builders import make_job, make_output, make_video, member_client
+from tests.factories import image_bytes, make_job, make_output, make_video, member_client, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,6 @@ def test_members_see_the_player_download_and_full_recall(cast: Cast) -> None:
     video = make_output(cast.project, cast.editor, mode="img2video", prompt_text="A tide pool")
     job = video.job
     from studio.services import library
-    from tests.creator.builders import image_bytes, upload
 
     ref = library.store_upload(cast.team, None, upload("s.png", image_bytes()).file, "s.png").image
     job.inputs.create(image=ref, position=0, role="start", sha256=ref.sha256)

@@ -9,7 +9,7 @@ import pytest
 
 from studio.engine.output import ffmpeg_exe
 from studio.engine.text import text2video
-from tests.engine.helpers import add_sine_audio, textured, write_clip
+from tests.factories import add_sine_audio, textured, write_clip
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,14 @@
-"""Media the engine tests make for themselves, and ways to measure what comes out."""
+"""Ways to measure what the engine makes (its inputs are built in `tests/factories.py`)."""
 
 from __future__ import annotations
 
 import struct
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
-from PIL import Image
 
 from studio.engine.arrays import Array
-from studio.engine.output import H264Writer, ffmpeg_exe
 
 
 def top_level_boxes(path: Path) -> list[str]:
@@ -72,48 +67,6 @@ def psnr(a: Array, b: Array) -> float:
 
 def mean_abs(a: Array, b: Array) -> float:
     return float(np.mean(np.abs(a.astype(np.float64) - b.astype(np.float64))))
-
-
-def textured(height: int, width: int, seed: int = 1) -> Array:
-    """A smooth, photo-like RGB texture (noise at several scales)."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((height, width, 3), np.float32)
-    for cells, weight in ((4, 1.0), (8, 0.6), (16, 0.4), (32, 0.25)):
-        noise = rng.standard_normal((max(2, height * cells // width), cells, 3)).astype(np.float32)
-        out += weight * cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
-    out = (out - out.min()) / (out.max() - out.min())
-    return (40 + out * 175).astype(np.uint8)
-
-
-def write_clip(
-    path: Path, frames: list[Array] | Callable[[int], Array], count: int | None = None
-) -> Path:
-    """Encode RGB frames (a list, or a function of the frame index) to an H.264 MP4."""
-    if callable(frames):
-        assert count is not None
-        items = [frames(i) for i in range(count)]
-    else:
-        items = frames
-    height, width = items[0].shape[:2]
-    with H264Writer(path, width, height, crf=10, preset="veryfast") as writer:
-        for frame in items:
-            writer.write_rgb(np.ascontiguousarray(frame))
-    return path
-
-
-def add_sine_audio(video: Path, dest: Path) -> Path:
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-f", "lavfi"]
-        + ["-i", "sine=frequency=440:sample_rate=48000", "-map", "0:v", "-map", "1:a"]
-        + ["-c:v", "copy", "-c:a", "aac", "-shortest", str(dest)],
-        check=True,
-    )
-    return dest
-
-
-def save_image(array: Array, path: Path, **params: object) -> Path:
-    Image.fromarray(array).save(path, **params)
-    return path
 
 
 def only_files(folder: Path) -> list[str]:

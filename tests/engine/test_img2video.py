@@ -10,15 +10,8 @@ from studio.engine.errors import EngineError
 from studio.engine.ingredients import ingredients2video
 from studio.engine.media import cover_fit, open_image, probe
 from studio.engine.motion import camera_move_for, crossfade, ease, img2video
-from tests.engine.helpers import (
-    frames_at,
-    mean_abs,
-    moov_before_mdat,
-    only_files,
-    save_image,
-    stream_facts,
-    textured,
-)
+from tests.engine.helpers import frames_at, mean_abs, moov_before_mdat, only_files, stream_facts
+from tests.factories import save_image, textured
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from studio.engine.errors import EngineError
 from studio.providers.base import InputImage, SourceVideo, SubmitRequest
 from studio.providers.local import LocalProvider
 from studio.providers.registry import provider_class
-from tests.engine.helpers import save_image
+from tests.factories import save_image
 
 
 def _request(mode: str, **fields: Any) -> SubmitRequest:

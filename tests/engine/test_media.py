@@ -20,7 +20,8 @@ from studio.engine.media import (
 )
 from studio.engine.output import Progress
 from studio.engine.transcode import make_gif
-from tests.engine.helpers import only_files, save_image
+from tests.engine.helpers import only_files
+from tests.factories import save_image
 
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:
@@ -49,7 +50,7 @@ def test_probe_reports_size_duration_rate_and_codec(draft_720p: Path) -> None:
     assert info.has_audio is False
 
 
-def test_probe_sees_audio(small_clip: Path) -> None:
+def test_probe_sees_that_a_clip_has_audio(small_clip: Path) -> None:
     assert probe(small_clip).has_audio is True
 
 

@@ -12,17 +12,14 @@ from studio.engine.media import probe
 from studio.engine.removal import prepare_mask, remove_object
 from studio.engine.transcode import make_gif
 from tests.engine.helpers import (
-    add_sine_audio,
     decode_rgb,
     mean_abs,
     moov_before_mdat,
     only_files,
     psnr,
-    save_image,
     stream_facts,
-    textured,
-    write_clip,
 )
+from tests.factories import add_sine_audio, save_image, textured, write_clip
 
 WIDTH, HEIGHT, FRAMES = 640, 360, 48
 OBJECT = np.s_[140:220, 280:380]  # rows, columns of the red box in the source

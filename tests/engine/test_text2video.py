@@ -9,13 +9,7 @@ from studio.engine.design import Aurora, keyed_rng, palette_from
 from studio.engine.errors import EngineError
 from studio.engine.media import extract_frame, probe
 from studio.engine.text import text2video
-from tests.engine.helpers import (
-    frames_at,
-    mean_abs,
-    moov_before_mdat,
-    only_files,
-    stream_facts,
-)
+from tests.engine.helpers import frames_at, mean_abs, moov_before_mdat, only_files, stream_facts
 
 
 def test_draft_is_720p_h264_yuv420p_24fps_with_moov_first(draft_720p: Path) -> None:

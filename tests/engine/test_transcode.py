@@ -9,14 +9,8 @@ from PIL import Image
 from studio.engine.errors import EngineError
 from studio.engine.media import make_poster, probe
 from studio.engine.transcode import make_gif, upscale, upscaled_size
-from tests.engine.helpers import (
-    decode_rgb,
-    moov_before_mdat,
-    only_files,
-    stream_facts,
-    textured,
-    write_clip,
-)
+from tests.engine.helpers import decode_rgb, moov_before_mdat, only_files, stream_facts
+from tests.factories import textured, write_clip
 
 
 @pytest.fixture(scope="module")

@@ -6,32 +6,18 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from studio.jobs.create import JobRequestError, create_job
+from studio.jobs.create import JobRequestError
 from studio.models import Job, Status
 from tests import factories
 from tests.conftest import Cast
-from tests.jobs.conftest import make_reference
+from tests.factories import make_reference, request_job
 
 pytestmark = pytest.mark.django_db
 
 
-def _create(cast: Cast, **overrides: Any) -> Job:
-    fields: dict[str, Any] = {
-        "project": cast.project,
-        "user": cast.editor,
-        "provider": "mountsea",
-        "model": "veo31_fast",
-        "mode": "text2video",
-        "prompt_text": "A lighthouse in a storm, cinematic",
-        "params": {"aspect_ratio": "16:9"},
-    }
-    fields.update(overrides)
-    return create_job(**fields)
-
-
-def _errors(cast: Cast, **overrides: Any) -> dict[str, list[str]]:
+def _errors(cast: Cast, provider: str = "mountsea", **fields: Any) -> dict[str, list[str]]:
     with pytest.raises(JobRequestError) as caught:
-        _create(cast, **overrides)
+        request_job(cast.project, cast.editor, provider, **fields)
     assert not Job.objects.exists()
     return caught.value.errors
 
@@ -39,7 +25,7 @@ def _errors(cast: Cast, **overrides: Any) -> dict[str, list[str]]:
 def test_a_valid_job_is_stored_in_draft_with_its_cost_and_first_event(
     cast: Cast, gateway: Any
 ) -> None:
-    job = _create(cast)
+    job = request_job(cast.project, cast.editor, "mountsea")
     assert job.status == Status.DRAFT
     assert job.cost_credits > 0
     assert job.events.get().to_status == Status.DRAFT
@@ -94,8 +80,14 @@ def test_another_teams_image_is_refused(cast: Cast, gateway: Any) -> None:
 
 def test_the_same_idempotency_key_gives_back_the_first_job(cast: Cast, gateway: Any) -> None:
     key = uuid.uuid4()
-    first = _create(cast, idempotency_key=key)
-    second = _create(cast, idempotency_key=key, prompt_text="something else entirely")
+    first = request_job(cast.project, cast.editor, "mountsea", idempotency_key=key)
+    second = request_job(
+        cast.project,
+        cast.editor,
+        "mountsea",
+        idempotency_key=key,
+        prompt_text="something else entirely",
+    )
     assert first.pk == second.pk
     assert Job.objects.count() == 1
 
@@ -110,9 +102,9 @@ def test_team_credits_count_finished_and_outstanding_jobs(cast: Cast, gateway: A
     from studio.jobs.actions import credits_summary
     from studio.jobs.states import transition
 
-    done = _create(cast)
-    running = _create(cast, prompt_text="Second shot")
-    failed = _create(cast, prompt_text="Third shot")
+    done = request_job(cast.project, cast.editor, "mountsea")
+    running = request_job(cast.project, cast.editor, "mountsea", prompt_text="Second shot")
+    failed = request_job(cast.project, cast.editor, "mountsea", prompt_text="Third shot")
     for job, path in (
         (done, ["submitting", "queued", "succeeded"]),
         (running, ["submitting", "queued"]),

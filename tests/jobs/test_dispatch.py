@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -13,29 +12,15 @@ from django.utils import timezone
 from studio import tasks
 from studio.jobs import dispatch, render, scheduler
 from studio.jobs.states import fail, needs_attention
-from studio.models import FailReason, Job, Status, WorkerHeartbeat
+from studio.models import FailReason, Status, WorkerHeartbeat
 from tests.conftest import Cast
+from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
 
 
-def _job(cast: Cast, status: str = Status.DRAFT, **fields: Any) -> Job:
-    return Job.objects.create(
-        team=cast.team,
-        project=cast.project,
-        created_by=cast.editor,
-        provider="local",
-        model="draft",
-        mode="text2video",
-        prompt_text="a quiet harbour at dawn",
-        params={"aspect_ratio": "16:9", "duration_seconds": 4},
-        status=status,
-        **fields,
-    )
-
-
 def test_a_submit_message_with_an_outdated_token_leaves_the_draft_alone(cast: Cast) -> None:
-    job = _job(cast)
+    job = make_job(cast.project, cast.editor, status=Status.DRAFT)
     token = dispatch.claim(job)
     assert token is not None
     tasks.submit_job(job.pk, token - timedelta(seconds=1))
@@ -45,7 +30,7 @@ def test_a_submit_message_with_an_outdated_token_leaves_the_draft_alone(cast: Ca
 
 
 def test_a_draft_is_claimed_for_one_task_only(cast: Cast) -> None:
-    job = _job(cast)
+    job = make_job(cast.project, cast.editor, status=Status.DRAFT)
     assert dispatch.claim(job) is not None
     assert dispatch.claim(job) is None  # `job` still holds the old next_poll_at
 
@@ -53,8 +38,12 @@ def test_a_draft_is_claimed_for_one_task_only(cast: Cast) -> None:
 def test_a_render_message_delivered_twice_renders_once(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job = _job(
-        cast, Status.RUNNING, next_poll_at=timezone.now() - timedelta(seconds=1), submit_attempts=1
+    job = make_job(
+        cast.project,
+        cast.editor,
+        status=Status.RUNNING,
+        next_poll_at=timezone.now() - timedelta(seconds=1),
+        submit_attempts=1,
     )
     token = dispatch.claim_stale_render(job)
     assert token is not None
@@ -70,7 +59,7 @@ def test_a_render_message_delivered_twice_renders_once(
 
 def test_fail_and_needs_attention_clear_the_next_poll_time(cast: Cast) -> None:
     soon = timezone.now() + timedelta(minutes=1)
-    failed = _job(cast, Status.RUNNING, next_poll_at=soon)
+    failed = make_job(cast.project, cast.editor, status=Status.RUNNING, next_poll_at=soon)
     assert fail(failed, "broke", error="It broke.", fail_reason=FailReason.ENGINE)
     failed.refresh_from_db()
     assert (failed.status, failed.error_message, failed.fail_reason) == (
@@ -79,7 +68,7 @@ def test_fail_and_needs_attention_clear_the_next_poll_time(cast: Cast) -> None:
         FailReason.ENGINE,
     )
     assert failed.next_poll_at is None and failed.finished_at is not None
-    unclear = _job(cast, Status.SUBMITTING, next_poll_at=soon)
+    unclear = make_job(cast.project, cast.editor, status=Status.SUBMITTING, next_poll_at=soon)
     assert needs_attention(unclear, "lost answer", error="The answer was lost.")
     unclear.refresh_from_db()
     assert (unclear.status, unclear.next_poll_at) == (Status.NEEDS_ATTENTION, None)
@@ -89,7 +78,7 @@ def test_fail_and_needs_attention_clear_the_next_poll_time(cast: Cast) -> None:
 def test_the_scheduler_beats_the_heartbeat_and_hands_a_due_draft_to_a_task(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job = _job(cast)
+    job = make_job(cast.project, cast.editor, status=Status.DRAFT)
     sent: list[tuple[int, datetime | None]] = []
     monkeypatch.setattr(dispatch, "enqueue", lambda job, token: sent.append((job.pk, token)))
     stop = threading.Event()

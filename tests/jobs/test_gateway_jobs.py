@@ -10,45 +10,18 @@ from django.utils import timezone
 
 from sandbox.runner import SandboxHandle
 from studio.jobs.actions import mark_failed, resubmit_job
-from studio.jobs.create import create_job
 from studio.models import FailReason, Job, Status, Video
 from tests.conftest import Cast
-from tests.jobs.conftest import drive, make_reference
+from tests.factories import drive, make_reference, request_job
 from tests.support import engine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _mountsea_job(cast: Cast, **overrides: Any) -> Job:
-    fields: dict[str, Any] = {
-        "project": cast.project,
-        "user": cast.editor,
-        "provider": "mountsea",
-        "model": "veo31_fast",
-        "mode": "text2video",
-        "prompt_text": "A paper boat on a rainy street",
-        "params": {"aspect_ratio": "16:9"},
-    }
-    fields.update(overrides)
-    return create_job(**fields)
-
-
-def _openai_job(cast: Cast) -> Job:
-    return create_job(
-        project=cast.project,
-        user=cast.editor,
-        provider="openai",
-        model="veo3.1",
-        mode="text2video",
-        prompt_text="A hummingbird in slow motion",
-        params={"aspect_ratio": "9:16", "duration_seconds": 4},
-    )
-
-
 def test_a_mountsea_job_is_submitted_once_polled_and_its_video_stored(
     cast: Cast, gateway: SandboxHandle
 ) -> None:
-    job = drive(_mountsea_job(cast))
+    job = drive(request_job(cast.project, cast.editor, "mountsea"))
     assert job.status == Status.SUCCEEDED, job.events.values_list("reason", flat=True)
     assert gateway.creates == 1
     video = Video.objects.get(job=job)
@@ -64,7 +37,7 @@ def test_a_mountsea_job_is_submitted_once_polled_and_its_video_stored(
 def test_an_openai_format_job_is_collected_from_the_content_endpoint(
     cast: Cast, gateway: SandboxHandle
 ) -> None:
-    job = drive(_openai_job(cast))
+    job = drive(request_job(cast.project, cast.editor, "openai"))
     assert job.status == Status.SUCCEEDED
     assert gateway.creates == 1
     assert gateway.downloads >= 1
@@ -77,7 +50,15 @@ def test_img2video_on_mountsea_sends_signed_links_the_gateway_can_fetch(
     settings.STUDIO_PUBLIC_URL = live_server.url
     start = make_reference(cast.team)
     end = make_reference(cast.team, (20, 90, 200))
-    job = drive(_mountsea_job(cast, mode="img2video", images=[(start, "start"), (end, "end")]))
+    job = drive(
+        request_job(
+            cast.project,
+            cast.editor,
+            "mountsea",
+            mode="img2video",
+            images=[(start, "start"), (end, "end")],
+        )
+    )
     assert job.status == Status.SUCCEEDED
     body = gateway.stats()["create_bodies"][0]["body"]
     assert len(body["imageList"]) == 2
@@ -89,7 +70,7 @@ def test_a_refused_create_is_retried_and_reaches_the_gateway_once(
     cast: Cast, gateway: SandboxHandle, fault: str
 ) -> None:
     gateway.arm("create", fault, times=2)
-    job = _mountsea_job(cast)
+    job = request_job(cast.project, cast.editor, "mountsea")
     engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.DRAFT
@@ -104,7 +85,7 @@ def test_a_create_that_never_reaches_the_gateway_is_retried(
     cast: Cast, gateway: SandboxHandle, settings: Any
 ) -> None:
     settings.STUDIO_MOUNTSEA_URL = "http://127.0.0.1:9"  # nothing listens: connection refused
-    job = _mountsea_job(cast)
+    job = request_job(cast.project, cast.editor, "mountsea")
     engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.DRAFT
@@ -116,7 +97,7 @@ def test_a_create_with_an_unknown_outcome_needs_attention_and_is_never_resent(
     cast: Cast, gateway: SandboxHandle, fault: str
 ) -> None:
     gateway.arm("create", fault if fault != "read_timeout" else "read_timeout=3")
-    job = _mountsea_job(cast)
+    job = request_job(cast.project, cast.editor, "mountsea")
     engine.run_due_jobs()
     job.refresh_from_db()
     assert job.status == Status.NEEDS_ATTENTION
@@ -132,8 +113,8 @@ def test_a_job_needing_attention_can_be_resubmitted_or_marked_failed(
     cast: Cast, gateway: SandboxHandle
 ) -> None:
     gateway.arm("create", "drop_after_create", times=2)
-    first = _mountsea_job(cast)
-    second = _mountsea_job(cast, prompt_text="Another one")
+    first = request_job(cast.project, cast.editor, "mountsea")
+    second = request_job(cast.project, cast.editor, "mountsea", prompt_text="Another one")
     engine.run_due_jobs()
     first.refresh_from_db()
     second.refresh_from_db()
@@ -150,7 +131,7 @@ def test_a_permanent_refusal_fails_the_job_with_the_gateways_message(
     cast: Cast, gateway: SandboxHandle, settings: Any
 ) -> None:
     settings.STUDIO_MOUNTSEA_KEY = "wrong-key-that-must-not-leak"
-    job = drive(_mountsea_job(cast))
+    job = drive(request_job(cast.project, cast.editor, "mountsea"))
     assert job.status == Status.FAILED
     assert job.fail_reason == FailReason.AUTH
     assert "wrong-key-that-must-not-leak" not in job.error_message
@@ -165,7 +146,7 @@ def test_transient_poll_trouble_is_retried_until_success(
     cast: Cast, gateway: SandboxHandle, fault: str
 ) -> None:
     gateway.arm("poll", fault, times=3)
-    job = drive(_mountsea_job(cast))
+    job = drive(request_job(cast.project, cast.editor, "mountsea"))
     assert job.status == Status.SUCCEEDED
     assert gateway.creates == 1
 
@@ -182,7 +163,7 @@ def test_failed_tasks_end_in_a_clear_failed_state(
     cast: Cast, gateway: SandboxHandle, fault: str, reason: str
 ) -> None:
     gateway.arm("create", fault)
-    job = drive(_mountsea_job(cast))
+    job = drive(request_job(cast.project, cast.editor, "mountsea"))
     assert job.status == Status.FAILED
     assert job.fail_reason == reason
     assert job.error_message
@@ -190,7 +171,7 @@ def test_failed_tasks_end_in_a_clear_failed_state(
 
 def test_an_expired_result_url_fails_the_job_as_expired(cast: Cast, gateway: SandboxHandle) -> None:
     gateway.arm("create", "expire_result")
-    job = drive(_mountsea_job(cast))
+    job = drive(request_job(cast.project, cast.editor, "mountsea"))
     assert job.status == Status.FAILED
     assert job.fail_reason in (FailReason.EXPIRED, FailReason.DOWNLOAD)
     assert not Video.objects.filter(job=job).exists()
@@ -200,7 +181,7 @@ def test_past_the_deadline_a_job_times_out_and_a_late_success_is_still_collected
     cast: Cast, gateway: SandboxHandle
 ) -> None:
     gateway.configure(step_seconds=60)
-    job = _mountsea_job(cast)
+    job = request_job(cast.project, cast.editor, "mountsea")
     engine.run_due_jobs()
     Job.objects.filter(pk=job.pk).update(
         deadline_at=timezone.now() - timedelta(seconds=1), next_poll_at=timezone.now()
@@ -219,7 +200,10 @@ def test_past_the_deadline_a_job_times_out_and_a_late_success_is_still_collected
 def test_a_restarted_worker_resumes_in_flight_jobs_from_the_database(
     cast: Cast, gateway: SandboxHandle
 ) -> None:
-    jobs = [_mountsea_job(cast, prompt_text=f"shot {i}") for i in range(3)]
+    jobs = [
+        request_job(cast.project, cast.editor, "mountsea", prompt_text=f"shot {i}")
+        for i in range(3)
+    ]
     engine.run_due_jobs()
     # A new worker knows nothing but the database.
     for job in jobs:

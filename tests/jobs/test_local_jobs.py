@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
 
 from studio.jobs.create import create_job
-from studio.models import FailReason, Job, ReferenceImage, Status, Video, VideoKind
+from studio.models import FailReason, ReferenceImage, Status, Video, VideoKind
 from tests.conftest import Cast
-from tests.jobs.conftest import drive
+from tests.factories import drive, request_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _text_job(cast: Cast, **params: Any) -> Job:
-    return create_job(
-        project=cast.project,
-        user=cast.editor,
-        provider="local",
-        model="draft",
-        mode="text2video",
-        prompt_text="Neon koi circling in a midnight pond",
-        params={"aspect_ratio": "16:9", "duration_seconds": 4, **params},
-    )
-
-
 def test_a_local_text2video_job_renders_stores_and_probes_its_video(cast: Cast) -> None:
-    job = drive(_text_job(cast, seed=7))
+    job = drive(
+        request_job(
+            cast.project,
+            cast.editor,
+            params={"aspect_ratio": "16:9", "duration_seconds": 4, "seed": 7},
+        )
+    )
     assert job.status == Status.SUCCEEDED, list(job.events.values_list("reason", flat=True))
     video = Video.objects.get(job=job)
     assert (video.width, video.height, video.codec) == (1280, 720, "h264")
@@ -47,7 +40,7 @@ def test_a_local_text2video_job_renders_stores_and_probes_its_video(cast: Cast) 
 
 
 def test_upscale_and_gif_of_a_result_are_children_in_the_lineage(cast: Cast) -> None:
-    source = Video.objects.get(job=drive(_text_job(cast)))
+    source = Video.objects.get(job=drive(request_job(cast.project, cast.editor)))
     upscale = drive(
         create_job(
             project=cast.project,
@@ -106,4 +99,4 @@ def test_a_broken_input_image_fails_the_job_clearly_and_leaves_no_file(cast: Cas
     assert job.error_message and "Traceback" not in job.error_message
     assert not Video.objects.exists()
     # The worker keeps working after a failed job.
-    assert drive(_text_job(cast)).status == Status.SUCCEEDED
+    assert drive(request_job(cast.project, cast.editor)).status == Status.SUCCEEDED

@@ -24,9 +24,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from sandbox.runner import SandboxHandle
-from studio.jobs.create import create_job
 from studio.models import Job, Status, Video
 from tests.conftest import Cast
+from tests.factories import request_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -125,28 +125,6 @@ def _wait_status(job: Job, statuses: set[str], timeout: float = 60) -> Job:
     raise AssertionError(f"job stuck in {job.status}: {events}")
 
 
-def _job(cast: Cast, provider: str = "mountsea") -> Job:
-    if provider == "local":
-        return create_job(
-            project=cast.project,
-            user=cast.editor,
-            provider="local",
-            model="draft",
-            mode="text2video",
-            prompt_text="A slow pan over a quiet harbour",
-            params={"aspect_ratio": "16:9", "duration_seconds": 4},
-        )
-    return create_job(
-        project=cast.project,
-        user=cast.editor,
-        provider="mountsea",
-        model="veo31_fast",
-        mode="text2video",
-        prompt_text="A kite over the dunes",
-        params={"aspect_ratio": "16:9"},
-    )
-
-
 UNKNOWN_OUTCOME = {Status.NEEDS_ATTENTION}
 DONE = {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.NEEDS_ATTENTION}
 
@@ -172,13 +150,13 @@ def test_killing_the_worker_at_each_step_never_double_submits_or_loses_a_job(
     if step == "during_create":
         gateway.arm("create", "read_timeout=30")
         first = start_worker()
-        job = _job(cast)
+        job = request_job(cast.project, cast.editor, "mountsea")
         deadline = time.monotonic() + 30
         while gateway.creates < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
     else:
         first = start_worker(pause=step)
-        job = _job(cast)
+        job = request_job(cast.project, cast.editor, "mountsea")
         first.wait_for(f"test pause at {step}")
     assert gateway.creates == creates_before_kill
     first.kill()
@@ -200,7 +178,7 @@ def test_killing_the_worker_mid_render_restarts_the_local_render(
     cast: Cast, gateway: SandboxHandle, start_worker: Any
 ) -> None:
     first = start_worker(pause="during_render")
-    job = _job(cast, provider="local")
+    job = request_job(cast.project, cast.editor, "local")
     first.wait_for("test pause at during_render")
     first.kill()
     job.refresh_from_db()
@@ -221,7 +199,7 @@ def test_a_local_render_longer_than_the_task_timeout_runs_once_to_the_end(
         DJANGO_SETTINGS_MODULE="tests.support.short_task_timeout_settings",
         STUDIO_RENDER_LEASE="60",
     )
-    job = _job(cast, provider="local")
+    job = request_job(cast.project, cast.editor, "local")
     job = _wait_status(job, DONE, timeout=90)
     events = list(job.events.values_list("to_status", "reason"))
     assert job.status == Status.SUCCEEDED, events

@@ -5,14 +5,14 @@ from typing import Any
 import pytest
 
 from studio.models import Video
+from tests import factories
 from tests.conftest import Cast
-from tests.masks import builders
 
 
 @pytest.fixture
 def video(cast: Cast) -> Video:
     """A finished 2 s 640x360 video of the cast's project, made by the local engine."""
-    return builders.make_video(cast.project, cast.owner)
+    return factories.make_output(cast.project, cast.owner, **factories.PAINTER_CLIP)
 
 
 @pytest.fixture

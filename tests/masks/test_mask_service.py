@@ -14,8 +14,8 @@ from studio.providers import registry
 from studio.providers.base import ModelSpec, Provider, Removal
 from studio.services import masks
 from studio.services.masks import Geometry, MaskError
+from tests import factories
 from tests.conftest import Cast
-from tests.masks import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def decoded(mask: masks.NormalizedMask) -> np.ndarray:
 
 
 def test_a_painted_mask_is_kept_binary_at_the_videos_size() -> None:
-    data = builders.mask_jpeg(640, 360, boxes=[(100, 50, 199, 149)])
+    data = factories.mask_jpeg(640, 360, boxes=[(100, 50, 199, 149)])
     mask = masks.normalize(data, GEOMETRY)
     assert (mask.width, mask.height) == (640, 360)
     assert set(np.unique(mask.pixels).tolist()) == {0, 255}
@@ -36,7 +36,7 @@ def test_a_painted_mask_is_kept_binary_at_the_videos_size() -> None:
 
 
 def test_a_smaller_mask_of_the_same_shape_is_scaled_up_with_hard_edges() -> None:
-    data = builders.mask_jpeg(320, 180, boxes=[(50, 25, 99, 74)])
+    data = factories.mask_jpeg(320, 180, boxes=[(50, 25, 99, 74)])
     mask = masks.normalize(data, GEOMETRY)
     assert (mask.width, mask.height) == (640, 360)
     assert set(np.unique(mask.pixels).tolist()) == {0, 255}
@@ -46,21 +46,21 @@ def test_a_smaller_mask_of_the_same_shape_is_scaled_up_with_hard_edges() -> None
 
 def test_a_mask_within_one_percent_of_the_aspect_ratio_is_accepted() -> None:
     # 16:9 at 1366x768 is 0.1 % off 640x360.
-    data = builders.mask_jpeg(1366, 768)
+    data = factories.mask_jpeg(1366, 768)
     assert masks.normalize(data, GEOMETRY).width == 640
 
 
 def test_a_transparent_png_counts_its_clear_parts_as_keep() -> None:
     image = Image.new("RGBA", (640, 360), (0, 0, 0, 0))
     image.paste((255, 255, 255, 255), (0, 0, 64, 36))
-    mask = masks.normalize(builders.encode(image, "PNG"), GEOMETRY)
+    mask = masks.normalize(factories.encode(image, "PNG"), GEOMETRY)
     assert mask.coverage == pytest.approx(64 * 36 / (640 * 360))
 
 
 def test_jpeg_ringing_around_thin_strokes_is_tolerated() -> None:
     pixels = np.zeros((360, 640), np.uint8)
     pixels[::23, :] = 255  # one-pixel lines: the worst case for ringing
-    mask = masks.normalize(builders.encode(pixels, quality=75), GEOMETRY)
+    mask = masks.normalize(factories.encode(pixels, quality=75), GEOMETRY)
     assert 0 < mask.coverage < 0.1
 
 
@@ -70,44 +70,44 @@ def test_text_that_is_not_an_image_is_refused() -> None:
 
 
 def test_a_truncated_image_is_refused() -> None:
-    data = builders.mask_jpeg()
+    data = factories.mask_jpeg()
     with pytest.raises(MaskError):
         masks.normalize(data[: len(data) // 3], GEOMETRY)
 
 
 def test_a_gif_is_refused_even_if_it_decodes() -> None:
-    data = builders.encode(Image.fromarray(builders.mask_pixels(640, 360)), "GIF")
+    data = factories.encode(Image.fromarray(factories.mask_pixels(640, 360)), "GIF")
     with pytest.raises(MaskError, match="JPEG, PNG or WebP"):
         masks.normalize(data, GEOMETRY)
 
 
 def test_a_mask_of_another_aspect_ratio_is_refused() -> None:
     with pytest.raises(MaskError, match="aspect ratios differ"):
-        masks.normalize(builders.mask_jpeg(360, 640), GEOMETRY)
+        masks.normalize(factories.mask_jpeg(360, 640), GEOMETRY)
     with pytest.raises(MaskError, match="aspect ratios differ"):
-        masks.normalize(builders.mask_jpeg(480, 360), GEOMETRY)
+        masks.normalize(factories.mask_jpeg(480, 360), GEOMETRY)
 
 
 def test_an_all_black_mask_is_refused_as_empty() -> None:
     with pytest.raises(MaskError, match="empty"):
-        masks.normalize(builders.mask_jpeg(boxes=[]), GEOMETRY)
+        masks.normalize(factories.mask_jpeg(boxes=[]), GEOMETRY)
 
 
 def test_an_all_white_mask_is_refused() -> None:
     with pytest.raises(MaskError, match="whole frame"):
-        masks.normalize(builders.mask_jpeg(boxes=[(0, 0, 640, 360)]), GEOMETRY)
+        masks.normalize(factories.mask_jpeg(boxes=[(0, 0, 640, 360)]), GEOMETRY)
 
 
 def test_a_soft_feathered_mask_is_refused() -> None:
-    image = Image.fromarray(builders.mask_pixels(640, 360)).filter(ImageFilter.GaussianBlur(20))
+    image = Image.fromarray(factories.mask_pixels(640, 360)).filter(ImageFilter.GaussianBlur(20))
     with pytest.raises(MaskError, match="soft or grey"):
-        masks.normalize(builders.encode(image), GEOMETRY)
+        masks.normalize(factories.encode(image), GEOMETRY)
 
 
 def test_a_photograph_is_refused() -> None:
     noise = Image.effect_noise((640, 360), 80)
     with pytest.raises(MaskError, match="soft or grey"):
-        masks.normalize(builders.encode(noise), GEOMETRY)
+        masks.normalize(factories.encode(noise), GEOMETRY)
 
 
 def test_a_50_mb_upload_is_refused_before_decoding() -> None:
@@ -123,14 +123,14 @@ def test_a_50_mb_base64_field_is_refused_before_decoding() -> None:
 
 def test_a_small_file_claiming_a_huge_size_is_refused_from_its_header() -> None:
     # 9000x9000 of black compresses to a few kilobytes but would take 81 MB to decode.
-    data = builders.encode(Image.new("L", (9000, 9000), 0), "PNG")
+    data = factories.encode(Image.new("L", (9000, 9000), 0), "PNG")
     assert len(data) < masks.MAX_MASK_BYTES
     with pytest.raises(MaskError, match="too many pixels"):
         masks.normalize(data, Geometry(9000, 9000, 2, 24))
 
 
 def test_base64_with_or_without_a_data_url_prefix_decodes() -> None:
-    raw = builders.mask_jpeg()
+    raw = factories.mask_jpeg()
     encoded = base64.b64encode(raw).decode()
     assert masks.decode_base64(encoded) == raw
     assert masks.decode_base64("data:image/jpeg;base64," + encoded) == raw
@@ -139,7 +139,7 @@ def test_base64_with_or_without_a_data_url_prefix_decodes() -> None:
 
 
 def test_a_stored_mask_is_a_binary_jpeg_at_the_videos_size(cast: Cast, video: Video) -> None:
-    normalized = masks.normalize(builders.mask_jpeg(320, 180), GEOMETRY)
+    normalized = masks.normalize(factories.mask_jpeg(320, 180), GEOMETRY)
     stored = masks.store(video, normalized, user=cast.owner, frame_seconds=0.5)
     assert (stored.width, stored.height, stored.frame_seconds) == (640, 360, 0.5)
     assert stored.team == video.team and stored.video == video
@@ -153,7 +153,7 @@ def test_a_stored_mask_is_a_binary_jpeg_at_the_videos_size(cast: Cast, video: Vi
 
 
 def test_probe_reads_the_size_from_the_stored_file_not_the_row(cast: Cast) -> None:
-    video = builders.make_video(cast.project, width=640, height=360)
+    video = factories.make_output(cast.project, **factories.PAINTER_CLIP)
     Video.objects.filter(pk=video.pk).update(width=1920, height=1080)
     video.refresh_from_db()
     geometry = masks.probe(video)
@@ -168,12 +168,12 @@ def test_a_finished_video_is_not_refused(video: Video) -> None:
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.QUEUED, Status.RUNNING, Status.FAILED])
 def test_a_video_whose_job_has_not_succeeded_is_refused(cast: Cast, status: str) -> None:
-    video = builders.make_video(cast.project, status=status)
+    video = factories.make_output(cast.project, **factories.PAINTER_CLIP, status=status)
     assert "not finished" in masks.refusal(video)
 
 
 def test_a_gif_is_refused_with_a_reason(cast: Cast) -> None:
-    video = builders.make_video(cast.project, kind=VideoKind.GIF)
+    video = factories.make_output(cast.project, **factories.PAINTER_CLIP, kind=VideoKind.GIF)
     assert "GIFs cannot be edited" in masks.refusal(video)
 
 
@@ -184,8 +184,12 @@ def _route(video: Video, provider: str) -> masks.Route:
 def test_a_mountsea_video_with_its_media_id_can_go_to_mountsea(
     cast: Cast, mountsea_on: None
 ) -> None:
-    video = builders.make_video(
-        cast.project, provider="mountsea", model="veo31_fast", media_id="CAUSJDabc"
+    video = factories.make_output(
+        cast.project,
+        **factories.PAINTER_CLIP,
+        provider="mountsea",
+        model="veo31_fast",
+        media_id="CAUSJDabc",
     )
     assert _route(video, "mountsea").available
     assert _route(video, "local").available
@@ -199,13 +203,16 @@ def test_a_local_video_goes_only_to_the_local_engine(video: Video, mountsea_on: 
 def test_a_mountsea_video_without_media_id_cannot_go_to_mountsea(
     cast: Cast, mountsea_on: None
 ) -> None:
-    video = builders.make_video(cast.project, provider="mountsea", model="veo31_fast")
+    video = factories.make_output(
+        cast.project, **factories.PAINTER_CLIP, provider="mountsea", model="veo31_fast"
+    )
     assert "mediaId" in _route(video, "mountsea").reason
 
 
 def test_an_extended_video_cannot_go_to_mountsea(cast: Cast, mountsea_on: None) -> None:
-    video = builders.make_video(
+    video = factories.make_output(
         cast.project,
+        **factories.PAINTER_CLIP,
         provider="mountsea",
         model="veo31_fast",
         media_id="CAUSJDabc",
@@ -216,8 +223,12 @@ def test_an_extended_video_cannot_go_to_mountsea(cast: Cast, mountsea_on: None) 
 
 def test_mountsea_is_not_offered_when_it_is_not_configured(cast: Cast, settings: object) -> None:
     settings.STUDIO_MOUNTSEA_KEY = ""  # type: ignore[attr-defined]
-    video = builders.make_video(
-        cast.project, provider="mountsea", model="veo31_fast", media_id="CAUSJDabc"
+    video = factories.make_output(
+        cast.project,
+        **factories.PAINTER_CLIP,
+        provider="mountsea",
+        model="veo31_fast",
+        media_id="CAUSJDabc",
     )
     assert "not configured" in _route(video, "mountsea").reason
 
@@ -230,8 +241,12 @@ def test_the_local_engine_is_not_offered_when_it_is_turned_off(
 
 
 def test_mountsea_needs_the_mask_painted_on_the_first_frame(cast: Cast, mountsea_on: None) -> None:
-    video = builders.make_video(
-        cast.project, provider="mountsea", model="veo31_fast", media_id="CAUSJDabc"
+    video = factories.make_output(
+        cast.project,
+        **factories.PAINTER_CLIP,
+        provider="mountsea",
+        model="veo31_fast",
+        media_id="CAUSJDabc",
     )
     geometry = masks.probe(video)
     assert masks.check_route(video, "mountsea", 0.0, geometry).provider == "mountsea"
@@ -241,7 +256,9 @@ def test_mountsea_needs_the_mask_painted_on_the_first_frame(cast: Cast, mountsea
 
 
 def test_a_removal_result_is_itself_editable_locally(cast: Cast, video: Video) -> None:
-    result = builders.make_video(cast.project, mode=Mode.REMOVAL, parent=video)
+    result = factories.make_output(
+        cast.project, **factories.PAINTER_CLIP, mode=Mode.REMOVAL, parent=video
+    )
     assert masks.refusal(result) == ""
     assert _route(result, "local").available
 

@@ -17,8 +17,8 @@ from PIL import Image
 
 from studio.models import Job, Mask, Mode, Status, Video
 from studio.services import masks as mask_service
+from tests import factories
 from tests.conftest import Cast
-from tests.masks import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,13 @@ def post(client: Client, video: Video, **fields: Any) -> Any:
 
 @pytest.fixture
 def mountsea_video(cast: Cast, mountsea_on: None) -> Video:
-    return builders.make_video(
-        cast.project, cast.owner, provider="mountsea", model="veo31_fast", media_id="CAUSJDabc"
+    return factories.make_output(
+        cast.project,
+        cast.owner,
+        **factories.PAINTER_CLIP,
+        provider="mountsea",
+        model="veo31_fast",
+        media_id="CAUSJDabc",
     )
 
 
@@ -74,7 +79,10 @@ def test_only_a_first_frame_route_tells_the_painter_so(cast: Cast, mountsea_vide
 
 
 def test_the_painter_page_has_no_inline_scripts(cast: Cast, video: Video) -> None:
-    html = cast.client_for(cast.owner).get(painter_url(video)).content.decode()
+    response = cast.client_for(cast.owner).get(painter_url(video))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "mask-painter.js" in html  # the loop below has scripts to look at
     for chunk in html.split("<script")[1:]:
         assert chunk.lstrip().startswith("src=") or " src=" in chunk.split(">")[0]
     assert " onclick=" not in html and " onload=" not in html
@@ -83,7 +91,7 @@ def test_the_painter_page_has_no_inline_scripts(cast: Cast, video: Video) -> Non
 def test_outsider_gets_404_for_another_teams_painter(cast: Cast, video: Video) -> None:
     client = cast.client_for(cast.outsider)
     assert client.get(painter_url(video)).status_code == 404
-    response = post(client, video, mask_data=data_url(builders.mask_jpeg()), provider="local")
+    response = post(client, video, mask_data=data_url(factories.mask_jpeg()), provider="local")
     assert response.status_code == 404
     assert nothing_submitted()
 
@@ -91,7 +99,7 @@ def test_outsider_gets_404_for_another_teams_painter(cast: Cast, video: Video) -
 def test_viewer_gets_403_for_the_painter(cast: Cast, video: Video) -> None:
     client = cast.client_for(cast.viewer)
     assert client.get(painter_url(video)).status_code == 403
-    response = post(client, video, mask_data=data_url(builders.mask_jpeg()), provider="local")
+    response = post(client, video, mask_data=data_url(factories.mask_jpeg()), provider="local")
     assert response.status_code == 403
     assert nothing_submitted()
 
@@ -106,13 +114,15 @@ def test_the_painter_refuses_other_methods(cast: Cast, video: Video) -> None:
 
 
 def test_a_running_video_shows_why_it_cannot_be_edited(cast: Cast) -> None:
-    video = builders.make_video(cast.project, cast.owner, status=Status.RUNNING)
+    video = factories.make_output(
+        cast.project, cast.owner, **factories.PAINTER_CLIP, status=Status.RUNNING
+    )
     client = cast.client_for(cast.owner)
     response = client.get(painter_url(video))
     assert response.status_code == 200
     assert "not finished" in response.content.decode()
     assert "data-mask-painter" not in response.content.decode()
-    response = post(client, video, mask_data=data_url(builders.mask_jpeg()), provider="local")
+    response = post(client, video, mask_data=data_url(factories.mask_jpeg()), provider="local")
     assert response.status_code == 409
     assert "not finished" in response.content.decode()
     assert nothing_submitted()
@@ -132,9 +142,9 @@ def test_unavailable_routes_are_shown_with_their_reason(cast: Cast, video: Video
     [
         (data_url(b"this is not an image at all"), "not an image"),
         ("data:image/jpeg;base64,!!!notbase64", "not a base64 image"),
-        (data_url(builders.mask_jpeg(360, 640)), "aspect ratios differ"),
-        (data_url(builders.mask_jpeg(boxes=[(0, 0, 640, 360)])), "whole frame"),
-        (data_url(builders.mask_jpeg(boxes=[])), "empty"),
+        (data_url(factories.mask_jpeg(360, 640)), "aspect ratios differ"),
+        (data_url(factories.mask_jpeg(boxes=[(0, 0, 640, 360)])), "whole frame"),
+        (data_url(factories.mask_jpeg(boxes=[])), "empty"),
         ("data:image/jpeg;base64," + "A" * (50 * 1024 * 1024), "larger than 10 MB"),
     ],
     ids=["not-an-image", "not-base64", "wrong-aspect", "all-white", "all-black", "50-mb"],
@@ -166,7 +176,7 @@ def test_a_frame_past_the_end_is_refused(cast: Cast, mountsea_video: Video) -> N
     response = post(
         cast.client_for(cast.editor),
         mountsea_video,
-        mask_data=data_url(builders.mask_jpeg()),
+        mask_data=data_url(factories.mask_jpeg()),
         frame_seconds="30",
     )
     assert "past the end" in response.content.decode()
@@ -175,7 +185,7 @@ def test_a_frame_past_the_end_is_refused(cast: Cast, mountsea_video: Video) -> N
 
 def test_a_route_that_is_not_offered_is_refused(cast: Cast, video: Video) -> None:
     # The local video cannot go to Mountsea, whatever the form says.
-    response = post(cast.client_for(cast.editor), video, mask_data=data_url(builders.mask_jpeg()))
+    response = post(cast.client_for(cast.editor), video, mask_data=data_url(factories.mask_jpeg()))
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert nothing_submitted()
@@ -187,7 +197,7 @@ def test_mountsea_refuses_a_mask_painted_on_a_later_frame(
     response = post(
         cast.client_for(cast.editor),
         mountsea_video,
-        mask_data=data_url(builders.mask_jpeg()),
+        mask_data=data_url(factories.mask_jpeg()),
         frame_seconds="1.0",
     )
     assert "tracks the object from the first frame" in response.content.decode()
@@ -195,8 +205,8 @@ def test_mountsea_refuses_a_mask_painted_on_a_later_frame(
 
 
 def test_a_mask_of_another_video_cannot_be_reused(cast: Cast, mountsea_video: Video) -> None:
-    other = builders.make_video(cast.project, cast.owner)
-    normalized = mask_service.normalize(builders.mask_jpeg(), mask_service.probe(other))
+    other = factories.make_output(cast.project, cast.owner, **factories.PAINTER_CLIP)
+    normalized = mask_service.normalize(factories.mask_jpeg(), mask_service.probe(other))
     foreign = mask_service.store(other, normalized, user=cast.owner, frame_seconds=0)
     response = post(cast.client_for(cast.editor), mountsea_video, reuse_mask=str(foreign.public_id))
     assert "Select a valid choice" in response.content.decode()
@@ -210,7 +220,7 @@ def test_a_painted_mask_is_stored_at_native_size_and_the_removal_queued(
     cast: Cast, mountsea_video: Video
 ) -> None:
     # Painted on a screen-sized canvas of the same shape: the server brings it to 640x360.
-    painted = builders.mask_jpeg(320, 180, boxes=[(40, 30, 79, 69)])
+    painted = factories.mask_jpeg(320, 180, boxes=[(40, 30, 79, 69)])
     response = post(
         cast.client_for(cast.editor), mountsea_video, mask_data=data_url(painted), prompt="sand"
     )
@@ -231,7 +241,7 @@ def test_a_painted_mask_is_stored_at_native_size_and_the_removal_queued(
 
 def test_an_uploaded_png_mask_works_without_javascript(cast: Cast, mountsea_video: Video) -> None:
     upload = SimpleUploadedFile(
-        "mask.png", builders.encode(builders.mask_pixels(640, 360), "PNG"), "image/png"
+        "mask.png", factories.encode(factories.mask_pixels(640, 360), "PNG"), "image/png"
     )
     response = post(cast.client_for(cast.owner), mountsea_video, mask_file=upload)
     assert response.status_code == 302
@@ -239,7 +249,7 @@ def test_an_uploaded_png_mask_works_without_javascript(cast: Cast, mountsea_vide
 
 
 def test_an_earlier_mask_of_the_video_can_be_reused(cast: Cast, mountsea_video: Video) -> None:
-    normalized = mask_service.normalize(builders.mask_jpeg(), mask_service.probe(mountsea_video))
+    normalized = mask_service.normalize(factories.mask_jpeg(), mask_service.probe(mountsea_video))
     earlier = mask_service.store(mountsea_video, normalized, user=cast.owner, frame_seconds=0)
     client = cast.client_for(cast.editor)
     html = client.get(painter_url(mountsea_video)).content.decode()
@@ -258,7 +268,7 @@ def test_the_same_form_posted_twice_makes_one_job_and_one_mask(
     key = str(uuid.uuid4())
     for _ in range(2):
         response = post(
-            client, mountsea_video, mask_data=data_url(builders.mask_jpeg()), idempotency_key=key
+            client, mountsea_video, mask_data=data_url(factories.mask_jpeg()), idempotency_key=key
         )
         assert response.status_code == 302
     assert Job.objects.filter(mode=Mode.REMOVAL).count() == 1
@@ -279,12 +289,12 @@ def mask_url(mask: Mask) -> str:
 def test_the_painters_video_can_be_sought_by_byte_ranges(cast: Cast, video: Video) -> None:
     part = cast.client_for(cast.editor).get(video_url(video), HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206
-    assert b"".join(part.streaming_content) == builders.clip_bytes()[100:200]  # type: ignore[attr-defined]
+    assert b"".join(part.streaming_content) == factories.clip_bytes(640, 360, 2.0)[100:200]
     part.close()
 
 
 def test_outsider_cannot_load_the_video_or_its_masks(cast: Cast, video: Video) -> None:
-    normalized = mask_service.normalize(builders.mask_jpeg(), mask_service.probe(video))
+    normalized = mask_service.normalize(factories.mask_jpeg(), mask_service.probe(video))
     mask = mask_service.store(video, normalized, user=cast.owner, frame_seconds=0)
     client = cast.client_for(cast.outsider)
     assert client.get(video_url(video)).status_code == 404

@@ -9,15 +9,15 @@ import pytest
 
 from sandbox.runner import SandboxHandle
 from studio.models import Job, Mode, Status, Video
+from tests import factories
 from tests.conftest import Cast
-from tests.masks import builders
-from tests.masks.jobs_helpers import drive, mountsea_video
+from tests.factories import drive, mountsea_video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _submit(cast: Cast, video: Video, provider: str, **extra: Any) -> Job:
-    painted = builders.mask_jpeg(video.width, video.height)
+    painted = factories.mask_jpeg(video.width, video.height)
     response = cast.client_for(cast.editor).post(
         f"/videos/{video.public_id}/remove/",
         {
@@ -49,7 +49,7 @@ def test_a_removal_of_a_mountsea_video_runs_on_the_sandbox_gateway(
 
 
 def test_a_removal_runs_on_the_local_engine(cast: Cast) -> None:
-    source = builders.make_video(cast.project, cast.owner)
+    source = factories.make_output(cast.project, cast.owner, **factories.PAINTER_CLIP)
     job = drive(_submit(cast, source, "local"))
     assert job.status == Status.SUCCEEDED, job.error_message
     result = Video.objects.get(job=job)

@@ -7,15 +7,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from studio.models import Mode
+from tests import factories
 from tests.conftest import Cast
-from tests.masks import builders
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_removal_result_compares_itself_with_its_source(cast: Cast) -> None:
-    source = builders.make_video(cast.project, cast.owner)
-    result = builders.make_video(cast.project, cast.owner, mode=Mode.REMOVAL, parent=source)
+    source = factories.make_output(cast.project, cast.owner, **factories.PAINTER_CLIP)
+    result = factories.make_output(
+        cast.project, cast.owner, **factories.PAINTER_CLIP, mode=Mode.REMOVAL, parent=source
+    )
     html = render_to_string("studio/partials/video_compare.html", {"video": result})
     assert reverse("media_video", args=[source.public_id]) in html
     assert reverse("media_video", args=[result.public_id]) in html
@@ -24,7 +26,7 @@ def test_a_removal_result_compares_itself_with_its_source(cast: Cast) -> None:
 
 
 def test_a_video_without_a_parent_has_nothing_to_compare(cast: Cast) -> None:
-    video = builders.make_video(cast.project, cast.owner)
+    video = factories.make_output(cast.project, cast.owner, **factories.PAINTER_CLIP)
     assert "data-video-compare" not in render_to_string(
         "studio/partials/video_compare.html", {"video": video}
     )

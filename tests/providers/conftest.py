@@ -5,7 +5,6 @@ The sandbox itself is the suite's one fixture (tests/sandbox_fixture.py).
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from sandbox.runner import SandboxHandle
 from studio.providers.gateway import GatewayProvider
@@ -173,21 +171,6 @@ def sandbox_openai(sandbox: SandboxHandle, allow_private: None) -> Iterator[Open
     )
     yield provider
     provider.close()
-
-
-def make_image(path: Path, fmt: str = "PNG", size: tuple[int, int] = (64, 36)) -> Path:
-    image = Image.new("RGB", size, (200, 40, 40))
-    image.save(path, format=fmt)
-    return path
-
-
-def make_mask(path: Path, fmt: str = "JPEG") -> Path:
-    image = Image.new("L", (64, 36), 0)
-    image.paste(255, (20, 10, 40, 26))
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    path.write_bytes(buffer.getvalue())
-    return path
 
 
 def wait_terminal(provider: Any, upstream_id: str, timeout: float = 5.0) -> tuple[Any, list[str]]:

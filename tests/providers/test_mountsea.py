@@ -18,7 +18,8 @@ from studio.providers.base import (
     SubmitRequest,
 )
 from studio.providers.mountsea import MountseaProvider
-from tests.providers.conftest import SECRET, make_image, make_mask
+from tests.factories import image_file, mask_file
+from tests.providers.conftest import SECRET
 
 START = InputImage(
     role="start",
@@ -133,7 +134,7 @@ def test_removal_sends_the_media_id_and_the_mask_as_base64_jpeg(
     mountsea_replay, tmp_path: Path
 ) -> None:
     provider, recorder = mountsea_replay("mountsea/create_201")
-    mask = make_mask(tmp_path / "mask.jpg")
+    mask = mask_file(tmp_path / "mask.jpg")
     provider.submit(
         request(
             mode="removal",
@@ -154,7 +155,7 @@ def test_removal_sends_the_media_id_and_the_mask_as_base64_jpeg(
 
 def test_a_png_mask_is_converted_to_jpeg_before_sending(mountsea_replay, tmp_path: Path) -> None:
     provider, recorder = mountsea_replay("mountsea/create_201")
-    mask = make_mask(tmp_path / "mask.png", fmt="PNG")
+    mask = mask_file(tmp_path / "mask.png", fmt="PNG")
     provider.submit(
         request(
             mode="removal",
@@ -339,7 +340,7 @@ def test_a_result_without_a_link_cannot_be_downloaded(mountsea_replay, tmp_path:
 
 def test_sample_images_exist_for_the_tests(tmp_path: Path) -> None:
     # Guard for the helpers the sandbox tests rely on.
-    with Image.open(make_image(tmp_path / "a.png")) as image:
+    with Image.open(image_file(tmp_path / "a.png")) as image:
         assert image.format == "PNG"
 
 

@@ -14,7 +14,8 @@ from studio.providers.base import (
     SubmitRequest,
 )
 from studio.providers.openai_videos import OpenAIVideosProvider
-from tests.providers.conftest import SECRET, make_image
+from tests.factories import image_file
+from tests.providers.conftest import SECRET
 
 VID = "83319f9e-9828-4a17-bf3e-365edbcf226b"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100
@@ -100,7 +101,7 @@ def test_frames_to_video_uploads_the_start_frame_as_input_reference(
     openai_replay, tmp_path: Path
 ) -> None:
     provider, recorder = openai_replay("openai/create_200")
-    path = make_image(tmp_path / "start.png")
+    path = image_file(tmp_path / "start.png")
     provider.submit(request(mode="img2video", images=(InputImage("start", path, "image/png"),)))
     fields = form_fields(recorder.last)
     assert fields["input_reference"] == path.read_bytes()

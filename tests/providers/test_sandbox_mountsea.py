@@ -14,7 +14,8 @@ from studio.providers.base import (
     SourceVideo,
     SubmitRequest,
 )
-from tests.providers.conftest import make_mask, wait_terminal
+from tests.factories import mask_file
+from tests.providers.conftest import wait_terminal
 
 
 def request(**kw: object) -> SubmitRequest:
@@ -111,7 +112,7 @@ def test_object_removal_works_on_a_video_the_sandbox_made(
             model="object_remove",
             prompt="remove the square",
             source_video=source,
-            mask_path=make_mask(tmp_path / "m.jpg"),
+            mask_path=mask_file(tmp_path / "m.jpg"),
         )
     )
     result, _ = wait_terminal(sandbox_mountsea, submission.upstream_id)
@@ -131,7 +132,7 @@ def test_object_removal_of_an_unknown_media_id_is_refused(
                 mode="removal",
                 model="object_remove",
                 source_video=source,
-                mask_path=make_mask(tmp_path / "m.jpg"),
+                mask_path=mask_file(tmp_path / "m.jpg"),
             )
         )
     assert caught.value.permanent

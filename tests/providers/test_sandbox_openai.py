@@ -15,7 +15,8 @@ from studio.providers.base import (
     SubmitRequest,
 )
 from studio.providers.openai_videos import OpenAIVideosProvider
-from tests.providers.conftest import TEST_TIMEOUT, make_image, wait_terminal
+from tests.factories import image_file
+from tests.providers.conftest import TEST_TIMEOUT, wait_terminal
 
 
 def request(**kw: object) -> SubmitRequest:
@@ -54,7 +55,7 @@ def test_a_video_goes_queued_in_progress_completed_and_downloads_as_mp4(
 
 
 def test_the_start_frame_arrives_as_an_image_file(sandbox, sandbox_openai, tmp_path: Path) -> None:
-    path = make_image(tmp_path / "start.jpg", fmt="JPEG")
+    path = image_file(tmp_path / "start.jpg", fmt="JPEG")
     submission = sandbox_openai.submit(
         request(mode="img2video", images=(InputImage("start", path, "image/jpeg"),))
     )
