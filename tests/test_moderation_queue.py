@@ -53,7 +53,9 @@ def _generate(cast: Cast, user: User, prompt: str = "A red kite over green hills
 def _action_urls(cast: Cast) -> list[str]:
     video = make_output(cast.project, cast.editor)
     job = make_job(cast.project, cast.editor, status=Status.FAILED)
-    hit = BlocklistHit.objects.create(team=cast.team, user=cast.editor, prompt_text="x", matched="x")
+    hit = BlocklistHit.objects.create(
+        team=cast.team, user=cast.editor, prompt_text="x", matched="x"
+    )
     return [
         f"/review/videos/{video.public_id}/hide/",
         f"/review/videos/{video.public_id}/restore/",
@@ -111,9 +113,7 @@ def test_forged_ids_get_404(cast: Cast, staff: User) -> None:
     assert client.post(f"/review/jobs/{ordinary.public_id}/dismiss/").status_code == 404
 
 
-def test_the_queue_lists_reports_safety_blocks_and_blocklist_hits(
-    cast: Cast, staff: User
-) -> None:
+def test_the_queue_lists_reports_safety_blocks_and_blocklist_hits(cast: Cast, staff: User) -> None:
     reported = make_output(cast.project, cast.editor, prompt_text="Reported shot")
     creator.report_video(reported, cast.viewer, "Looks like someone's private footage")
     make_job(
@@ -127,7 +127,12 @@ def test_the_queue_lists_reports_safety_blocks_and_blocklist_hits(
         team=cast.team, user=cast.editor, prompt_text="A forbidden thing", matched="forbidden"
     )
     page = cast.client_for(staff).get("/review/").content.decode()
-    for text in ("Reported shot", "private footage", "Blocked upstream prompt", "A forbidden thing"):
+    for text in (
+        "Reported shot",
+        "private footage",
+        "Blocked upstream prompt",
+        "A forbidden thing",
+    ):
         assert text in page
     assert page.count('hx-confirm="') >= 6
 
@@ -155,7 +160,9 @@ def test_blocked_jobs_and_hits_are_dismissed_once(cast: Cast, staff: User) -> No
     job = make_job(
         cast.project, cast.editor, status=Status.FAILED, fail_reason=FailReason.CONTENT_FILTERED
     )
-    hit = BlocklistHit.objects.create(team=cast.team, user=cast.editor, prompt_text="x", matched="x")
+    hit = BlocklistHit.objects.create(
+        team=cast.team, user=cast.editor, prompt_text="x", matched="x"
+    )
     client = cast.client_for(staff)
     for url in (f"/review/jobs/{job.public_id}/dismiss/", f"/review/hits/{hit.public_id}/dismiss/"):
         assert client.post(url).status_code == 302
