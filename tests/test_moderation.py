@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from studio.jobs.create import JobRequestError, create_job
 from studio.models import Job, JobInput, Mode, ReferenceImage, Status, Video
@@ -308,3 +309,22 @@ def _cache_control(client: Any, url: str) -> str:
     response = client.get(url)
     b"".join(response.streaming_content) if response.streaming else response.content
     return str(response["Cache-Control"])
+
+
+def test_a_job_hidden_while_it_ran_adds_no_tile_to_an_open_project_page(
+    cast: Cast, staff: Any
+) -> None:
+    video = make_output(cast.project, cast.editor)
+    running = make_job(
+        cast.project, cast.editor, mode=Mode.GIF, source_video=video, status=Status.RUNNING
+    )
+    client = member_client(cast.team, cast.viewer)
+    page = client.get(f"/projects/{cast.project.public_id}/").content.decode()
+    versions = [part.split('"')[0] for part in page.split('name="card" value="')[1:]]
+    assert versions
+    moderation.hide_video(video, staff)
+    Job.objects.filter(pk=running.pk).update(status=Status.SUCCEEDED)
+    make_video(Job.objects.get(pk=running.pk), parent=video, kind="gif", hidden_at=timezone.now())
+    query = [("card", v) for v in versions] + [("grid", "project-video-grid")]
+    response = client.get("/jobs/updates/", query, HTTP_HX_REQUEST="true")
+    assert 'class="video-tile"' not in response.content.decode()

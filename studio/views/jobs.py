@@ -51,7 +51,10 @@ def _new_tiles(request: AuthedRequest, jobs: list[Job]) -> list[Job]:
         return []
     tiles = list(
         gallery_service.with_favourite(
-            Job.objects.filter(pk__in=[job.pk for job in jobs], video__isnull=False),
+            # A job hidden by the moderators while it ran never becomes a tile.
+            Job.objects.filter(
+                pk__in=[job.pk for job in jobs], video__isnull=False, hidden_at__isnull=True
+            ),
             request.user,
         )
         .select_related("video", "created_by", "source_video__job")
