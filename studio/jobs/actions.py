@@ -96,8 +96,20 @@ def rerun_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
     )
 
 
+def can_retry(job: Job) -> bool:
+    # The provider's safety filter would only refuse it again, and another create costs.
+    return job.status in (Status.FAILED, Status.CANCELLED) and (
+        job.fail_reason != FailReason.CONTENT_FILTERED
+    )
+
+
 def retry_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None) -> Job:
-    if job.status not in (Status.FAILED, Status.CANCELLED):
+    if job.fail_reason == FailReason.CONTENT_FILTERED:
+        raise JobActionError(
+            "The provider's safety filter blocked this job; retrying it would be blocked "
+            "again. Change the prompt or images and generate anew."
+        )
+    if not can_retry(job):
         raise JobActionError("Only a failed or cancelled job can be retried.")
     return rerun_job(job, user, idempotency_key=idempotency_key)
 

@@ -189,11 +189,9 @@ def in_flight_room(team_ids: Iterable[int], now: datetime | None = None) -> dict
     are not in the answer.
     """
     now = now or timezone.now()
-    limits = dict(
-        TeamBudget.objects.filter(
-            team_id__in=set(team_ids), max_in_flight__isnull=False
-        ).values_list("team_id", "max_in_flight")
-    )
+    budgets = TeamBudget.objects.filter(team_id__in=set(team_ids), max_in_flight__isnull=False)
+    rows = budgets.values_list("team_id", "max_in_flight")
+    limits = {team: int(limit or 0) for team, limit in rows}
     if not limits:
         return {}
     busy = Q(status__in=IN_FLIGHT_STATUSES) | Q(status=Status.DRAFT, next_poll_at__gt=now)

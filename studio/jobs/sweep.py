@@ -82,7 +82,7 @@ def due_drafts(limit: int, now: datetime) -> list[Job]:
     turn = Window(RowNumber(), partition_by=[F("team_id")], order_by=[F("pk").asc()])
     drafts = list(Job.objects.filter(due).annotate(turn=turn).order_by("turn", "pk")[: limit * 2])
     room = ledger.in_flight_room({job.team_id for job in drafts}, now)
-    fair = []
+    fair: list[Job] = []
     for job in drafts:
         if job.team_id in room:
             if room[job.team_id] <= 0:
