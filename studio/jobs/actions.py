@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from studio.jobs import dispatch
-from studio.jobs.create import create_job
+from studio.jobs.create import JobRequestError, create_job
 from studio.jobs.states import fail, transition
 from studio.models import FailReason, Job, Status
 from studio.providers import registry
@@ -111,7 +111,10 @@ def retry_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
         )
     if not can_retry(job):
         raise JobActionError("Only a failed or cancelled job can be retried.")
-    return rerun_job(job, user, idempotency_key=idempotency_key)
+    try:
+        return rerun_job(job, user, idempotency_key=idempotency_key)
+    except JobRequestError as exc:  # out of credits, most likely: the card says why
+        raise JobActionError(str(exc)) from exc
 
 
 def elapsed_seconds(job: Job, now: datetime | None = None) -> float:
