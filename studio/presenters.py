@@ -39,11 +39,9 @@ def credit_words(credits: int) -> str:
 
 
 def cost_words(job: Job) -> str:
-    """What a job's card says it cost: its credits, or "not charged" once they
-    were released (a failed or cancelled job is never charged: `jobs.ledger`)."""
-    if not job.cost_credits:
-        return ""
-    if job.status in (Status.FAILED, Status.CANCELLED):
+    """What a job's card and page say it cost: its credits, or "not charged" once
+    they were released (a failed or cancelled job is never charged: `jobs.ledger`)."""
+    if job.cost_credits and job.status in (Status.FAILED, Status.CANCELLED):
         return "not charged"
     return credit_words(job.cost_credits)
 
@@ -169,7 +167,7 @@ def card_context(job: Job, *, can_edit: bool, position: int | None = None) -> di
         "elapsed": elapsed(job),
         "started": int(job.created_at.timestamp()),
         "creator": job.created_by.get_username() if job.created_by else "",
-        "credits": cost_words(job),
+        "credits": cost_words(job) if job.cost_credits else "",
         "fail_label": FailReason(job.fail_reason).label if job.fail_reason else "",
         # What the card says
         "thumb_icon": "!" if status == Status.FAILED else "×",
