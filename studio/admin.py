@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from studio import models
 from studio.models import (
     Favourite,
     Job,
@@ -220,3 +221,35 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="Reason")
     def short_reason(self, obj: Report) -> str:
         return obj.reason[:80]
+
+
+# Credit ledger: read-only here. Budgets change on the team's ledger page, which
+# records every change as an adjustment; entries are never changed at all.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(models.TeamBudget)
+class TeamBudgetAdmin(ReadOnlyAdmin):
+    list_display = ["team", "kind", "balance", "monthly_allowance", "period_used", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["team__name"]
+    list_select_related = ["team"]
+
+
+@admin.register(models.LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "team", "kind", "credits", "member", "job", "note"]
+    list_filter = ["kind"]
+    search_fields = ["team__name", "member__username", "job__public_id", "note"]
+    list_select_related = ["team", "member", "job"]
+    date_hierarchy = "created_at"
