@@ -1,9 +1,10 @@
 """No overspend under concurrent submits: many threads, each with its own database connection.
 
 Meant for PostgreSQL (the suite's PostgreSQL run), where the budget row's lock
-is what keeps the team inside its budget. On SQLite the same test runs with
-fewer threads: its write lock serialises them anyway, and 20 threads would
-only wait on each other.
+is what keeps the team inside its budget: without `select_for_update` in
+`studio.jobs.ledger.locked_budget` all 60 submits got through a 300-credit
+budget. On SQLite the same test runs with fewer threads: its write lock
+serialises them anyway, and 20 threads would only wait on each other.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from studio.jobs.create import JobRequestError
 from studio.jobs.states import fail, transition
 from studio.models import Job, LedgerEntry, Status, TeamBudget
 from tests.conftest import Cast
-from tests.factories import request_job
+from tests.factories import make_project, request_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COST = 40
 BUDGET = 300  # room for 7 jobs of 40, with 20 left over
+ATTEMPTS = 3
 
 
 def threads() -> int:
@@ -35,7 +37,7 @@ def threads() -> int:
 def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Start `count` threads at the same moment; each returns a result or its exception."""
     start = threading.Barrier(count)
-    results: list[Any] = [None] * count
+    results: list[Any] = [None] * count  # an exception stands in for a batch that broke
 
     def run(i: int) -> None:
         from django.db import connections
@@ -68,15 +70,28 @@ def test_concurrent_submits_never_overspend_and_every_credit_is_accounted_for(
     TeamBudget.objects.create(team=cast.team, balance=BUDGET)
     count = threads()
     users = [cast.owner, cast.editor]
+    # One project each: creating a job also touches its project's row, and a
+    # shared project row would queue the threads before they reach the budget.
+    projects = [make_project(cast.team, f"Project {i}") for i in range(count)]
 
-    def submit(i: int) -> Job:
-        return request_job(cast.project, users[i % 2], prompt_text=f"Shot {i}")
+    def submit(i: int) -> list[Job | Exception]:
+        # Each thread keeps submitting, so the checks of many threads overlap.
+        outcomes: list[Job | Exception] = []
+        for attempt in range(ATTEMPTS):
+            try:
+                job = request_job(projects[i], users[i % 2], prompt_text=f"Shot {i}.{attempt}")
+            except JobRequestError as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(job)
+        return outcomes
 
-    results = run_together(count, submit)
+    batches = run_together(count, submit)
+    results = [r for b in batches for r in (b if isinstance(b, list) else [b])]
     made = [r for r in results if isinstance(r, Job)]
     refused = [r for r in results if isinstance(r, JobRequestError)]
-    assert len(made) + len(refused) == count, [r for r in results if isinstance(r, Exception)]
-    expected = min(count, BUDGET // COST)
+    assert len(made) + len(refused) == count * ATTEMPTS, results
+    expected = min(count * ATTEMPTS, BUDGET // COST)
     assert len(made) == expected
     assert all("this job costs 40" in str(r) for r in refused)
     balance = TeamBudget.objects.get(team=cast.team).balance
