@@ -99,23 +99,22 @@ def totals(team: Team) -> dict[str, int]:
     }
 
 
-def _spend_by(team: Team, key: str, label: str) -> list[dict[str, Any]]:
+def _spend_by(team: Team, *keys: str) -> list[dict[str, Any]]:
     rows = (
         LedgerEntry.objects.filter(team=team, kind=LedgerKind.SETTLE)
-        .values(key)
+        .values(*keys)
         .annotate(credits=Sum("credits"))
         .order_by("-credits")
     )
-    return [{"name": row[key] or label, "credits": row["credits"]} for row in rows]
+    return list(rows)
 
 
 def spend(team: Team) -> dict[str, list[dict[str, Any]]]:
-    """Credits charged per member, per project and per model."""
-    models = _spend_by(team, "job__model", "(deleted job)")
+    """Credits charged per member, per project and per (provider, model)."""
     return {
-        "member": _spend_by(team, "member__username", "(former account)"),
-        "project": _spend_by(team, "job__project__name", "(deleted job)"),
-        "model": models,
+        "member": _spend_by(team, "member__username"),
+        "project": _spend_by(team, "job__project__name"),
+        "model": _spend_by(team, "job__provider", "job__model"),
     }
 
 

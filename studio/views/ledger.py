@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studio.forms.ledger import BudgetForm
 from studio.jobs.ledger import credits_left
 from studio.models import Membership
-from studio.presenters import credit_words
+from studio.presenters import credit_words, label
 from studio.services import ledger as ledger_service
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
@@ -32,6 +32,30 @@ def _initial(membership: Membership) -> dict[str, Any]:
         "amount": budget.balance if budget.kind == "balance" else budget.monthly_allowance,
         "member_monthly_limit": budget.member_monthly_limit,
         "max_in_flight": budget.max_in_flight,
+    }
+
+
+def _spend_rows(team: Any) -> dict[str, list[dict[str, Any]]]:
+    """Spend tables with names people read; a row whose job or account is gone says so."""
+    spend = ledger_service.spend(team)
+    return {
+        "member": [
+            {"name": r["member__username"] or "(former account)", "credits": r["credits"]}
+            for r in spend["member"]
+        ],
+        "project": [
+            {"name": r["job__project__name"] or "(deleted job)", "credits": r["credits"]}
+            for r in spend["project"]
+        ],
+        "model": [
+            {
+                "name": label(r["job__provider"], r["job__model"])
+                if r["job__model"]
+                else "(deleted job)",
+                "credits": r["credits"],
+            }
+            for r in spend["model"]
+        ],
     }
 
 
@@ -52,7 +76,7 @@ def _page(
             "budget": budget,
             "left": credit_words(credits_left(budget)) if budget else "",
             "totals": ledger_service.totals(team),
-            "spend": ledger_service.spend(team),
+            "spend": _spend_rows(team),
             "chart": ledger_service.monthly_chart(team),
             "entries": entries,
             "form": form,
