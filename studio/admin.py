@@ -11,6 +11,7 @@ from studio.models import (
     Job,
     JobEvent,
     JobInput,
+    LedgerEntry,
     Mask,
     Membership,
     Project,
@@ -18,6 +19,7 @@ from studio.models import (
     ReferenceImage,
     Report,
     Team,
+    TeamBudget,
     Video,
     WorkerHeartbeat,
 )
@@ -225,17 +227,10 @@ class ReportAdmin(admin.ModelAdmin):
         return obj.reason[:80]
 
 
-# Moderation and audit (issue 11). The audit trail is read-only here as everywhere.
+# Append-only records: readable here, never added, changed or deleted.
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "team"]
-    list_filter = ["action"]
-    search_fields = ["actor_name", "action", "object_id"]
-    list_select_related = ["team"]
-    date_hierarchy = "created_at"
-
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -244,6 +239,18 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# Moderation and audit (issue 11). The audit trail is read-only here as everywhere.
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "team"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "action", "object_id"]
+    list_select_related = ["team"]
+    date_hierarchy = "created_at"
 
 
 @admin.register(BlocklistRule)
@@ -261,3 +268,24 @@ class BlocklistHitAdmin(admin.ModelAdmin):
     search_fields = ["matched", "prompt_text"]
     list_select_related = ["team", "user"]
     readonly_fields = ["team", "user", "prompt_text", "matched", "created_at"]
+
+
+# Credit ledger: read-only here. Budgets change on the team's ledger page, which
+# records every change as an adjustment; entries are never changed at all.
+
+
+@admin.register(TeamBudget)
+class TeamBudgetAdmin(ReadOnlyAdmin):
+    list_display = ["team", "kind", "balance", "monthly_allowance", "period_used", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["team__name"]
+    list_select_related = ["team"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "team", "kind", "credits", "member", "job", "note"]
+    list_filter = ["kind"]
+    search_fields = ["team__name", "member__username", "job__public_id", "note"]
+    list_select_related = ["team", "member", "job"]
+    date_hierarchy = "created_at"

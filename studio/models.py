@@ -550,3 +550,87 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Audit events are append-only.")
+
+
+# Credit ledger: budgets and an append-only ledger (issue 11). Changed only by
+# `studio.jobs.ledger` (reserve, settle, release) and `studio.services.ledger`
+# (budget settings and owners' adjustments).
+
+
+class BudgetKind(models.TextChoices):
+    MONTHLY = "monthly", "A monthly allowance"
+    BALANCE = "balance", "A one-off balance"
+
+
+class TeamBudget(models.Model):
+    """What a team may spend. A team without one is not limited (its spend is still recorded)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="budget")
+    kind = models.CharField(max_length=10, choices=BudgetKind.choices, default=BudgetKind.BALANCE)
+    monthly_allowance = models.PositiveIntegerField(default=0)
+    balance = models.IntegerField(default=0, help_text="One-off credits left.")
+    period = models.DateField(
+        null=True, blank=True, help_text="The month `period_used` counts (its first day)."
+    )
+    period_used = models.IntegerField(
+        default=0, help_text="Credits reserved this month, less releases and top-ups."
+    )
+    member_monthly_limit = models.PositiveIntegerField(null=True, blank=True)
+    max_in_flight = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Budget of {self.team_id}"
+
+
+class LedgerKind(models.TextChoices):
+    RESERVE = "reserve", "Reserved"
+    SETTLE = "settle", "Charged"
+    RELEASE = "release", "Released (not charged)"
+    ADJUSTMENT = "adjustment", "Adjusted by an owner"
+
+
+class LedgerEntry(models.Model):
+    """One movement of credits. Rows are only ever added: a mistake is corrected
+    by another entry, so the ledger always adds up to the budget."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="ledger_entries")
+    job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="ledger_entries"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=LedgerKind.choices)
+    credits = models.IntegerField(help_text="Positive, except an adjustment that takes away.")
+    period = models.DateField(help_text="The month the credits count against.")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["team", "period", "kind"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credits__gte=0) | Q(kind="adjustment"),
+                name="ledgerentry_credits_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in LedgerKind]), name="ledgerentry_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.credits} ({self.team_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Ledger entries are never changed; add a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Ledger entries are never deleted.")

@@ -11,6 +11,7 @@ from studio.views import (
     generate,
     health,
     jobs,
+    ledger,
     library,
     masks,
     media,
@@ -60,6 +61,10 @@ urlpatterns = [
         teams.member_remove,
         name="member_remove",
     ),
+    # Credit ledger
+    path("teams/<uuid:team_id>/ledger/", ledger.team_ledger, name="team_ledger"),
+    path("teams/<uuid:team_id>/ledger/budget/", ledger.team_budget, name="team_budget"),
+    path("teams/<uuid:team_id>/ledger.csv", ledger.team_ledger_csv, name="team_ledger_csv"),
     # Projects
     path("projects/", projects.project_list, name="project_list"),
     path("projects/<uuid:project_id>/", projects.project_detail, name="project_detail"),

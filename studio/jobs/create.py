@@ -1,7 +1,10 @@
 """Creating jobs: validate a request against the capability registry, store it in draft.
 
-A new job is handed to a submit task once its row is committed; if that message
-is lost, the scheduler's sweep finds the draft anyway.
+Its cost is reserved against the team's budget in the same transaction
+(`ledger.reserve`); a job the budget cannot pay for is refused like any other
+invalid request. A new job is handed to a submit task once its row is committed
+(unless its team limits jobs in flight: then the sweep hands it over in turn);
+if that message is lost, the scheduler's sweep finds the draft anyway.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from studio.jobs import dispatch
+from studio.jobs import dispatch, ledger
 from studio.models import (
     InputRole,
     Job,
@@ -213,7 +216,12 @@ def create_job(
                 user, "job.create", job, mode=mode, rerun_of=getattr(rerun_of, "public_id", None)
             )
             Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
-            transaction.on_commit(lambda: dispatch.enqueue(job, None))
+            # Refused for credits: the job row goes with the transaction, nothing is sent.
+            ledger.reserve(job)
+            if ledger.sends_at_once(team.pk):
+                transaction.on_commit(lambda: dispatch.enqueue(job, None))
+    except ledger.BudgetExceeded as exc:
+        raise JobRequestError({"__all__": [str(exc)]}) from exc
     except IntegrityError:
         # The same key raced in from a second request: return the winner.
         existing = _existing_for_key(project, idempotency_key)
