@@ -56,6 +56,8 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "video": video,
         "job": job,
         "model_label": presenters.model_label(job) if job else "",
+        "subtitle": presenters.job_subtitle(job) if job else "",
+        "fps_label": presenters.fps_label(video),
         "inputs": job.inputs.select_related("image") if job else [],
         "lineage": gallery_service.lineage(video),
         "is_favourite": Favourite.objects.filter(user=request.user, video=video).exists(),
@@ -71,6 +73,10 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "gif_form": forms.get("gif_form") or GifForm(),
         "action_form": ActionForm(),
         "is_removal": bool(job and job.mode == Mode.REMOVAL),
+        "derived_cards": presenters.cards(
+            list(video.derived_jobs.select_related("video").order_by("-created_at")[:4]),
+            can_edit=editable,
+        ),
     }
 
 
@@ -103,6 +109,12 @@ def video_favourite(request: AuthedRequest, video_id: UUID) -> HttpResponse:
 def _job_made(request: AuthedRequest, job: Job, message: str) -> HttpResponse:
     messages.success(request, message)
     return redirect(reverse("project_detail", args=[job.project.public_id]) + "#queue")
+
+
+def _edit_made(request: AuthedRequest, video: Video, job: Job, message: str) -> HttpResponse:
+    """An edit of this video: stay on its page, where the new job's card shows."""
+    messages.success(request, message)
+    return redirect(reverse("video_detail", args=[video.public_id]) + f"#job-{job.public_id}")
 
 
 def _refused(request: AuthedRequest, video: Video, exc: Exception) -> HttpResponse:
@@ -152,7 +164,7 @@ def video_upscale(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         )
     except JobRequestError as exc:
         return _refused(request, video, exc)
-    return _job_made(request, job, f"Upscaling to {'4K' if target == '4k' else target}.")
+    return _edit_made(request, video, job, f"Upscaling to {'4K' if target == '4k' else target}.")
 
 
 @require_POST
@@ -176,7 +188,7 @@ def video_gif(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         )
     except JobRequestError as exc:
         return _refused(request, video, exc)
-    return _job_made(request, job, "Making a GIF.")
+    return _edit_made(request, video, job, "Making a GIF.")
 
 
 @require_POST
