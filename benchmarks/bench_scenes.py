@@ -38,7 +38,7 @@ SHOTS = 10
 SHOT_SECONDS = 8
 DOCS = ROOT / "docs" / "performance.md"
 HEADING = "## Scene export"
-COMMAND = "python benchmarks/bench_scenes.py --repeat 3"
+COMMAND = "python benchmarks/bench_scenes.py --repeat {repeat}"
 MOVES = ("slow push in", "pan left", "tilt up", "pan right")
 
 
@@ -83,11 +83,13 @@ def run(clips: list[Clip], crossfade: float, dest: Path, repeat: int) -> tuple[f
     return best, best_cpu, probe(dest).duration_seconds
 
 
-def write_docs(rows: list[tuple[str, float, float, float]], loads: tuple[float, float]) -> None:
+def write_docs(
+    rows: list[tuple[str, float, float, float]], loads: tuple[float, float], repeat: int
+) -> None:
     lines = [
         HEADING,
         "",
-        f"`{COMMAND}` on {platform.machine()}, {os.cpu_count()} cores, "
+        f"`{COMMAND.format(repeat=repeat)}` on {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {loads[0]:.1f} before / {loads[1]:.1f} after. "
         f"{SHOTS} shots of {SHOT_SECONDS} s at 1280x720 (the engine's own drafts, every other "
         "one with sound) exported by one ffmpeg run (concat, or xfade/acrossfade), H.264 + AAC. "
@@ -131,7 +133,7 @@ def main() -> None:
     loads = (load_before, os.getloadavg()[0])
     failed = [row for row in rows if row[1] >= row[3]]
     if not args.no_docs:
-        write_docs(rows, loads)
+        write_docs(rows, loads, args.repeat)
     if failed:
         sys.exit(1)
 
