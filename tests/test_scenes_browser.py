@@ -180,4 +180,8 @@ def test_reference_thumbnails_are_letterboxed_not_cropped(
     image.evaluate("img => img.decode()")
     fit = image.evaluate("img => getComputedStyle(img).objectFit")
     assert fit == "contain"
+    # The tile keeps its landscape box; the portrait picture sits whole inside it.
+    box = page.locator(".ref-thumb").bounding_box()
+    assert box is not None
+    assert box["height"] == pytest.approx(box["width"] * 3 / 4, abs=2)
     page.screenshot(path=str(artifacts_dir / "library-letterboxed.png"), full_page=True)
