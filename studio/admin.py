@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from studio.models import (
+    ExportShot,
     Favourite,
     Job,
     JobEvent,
@@ -14,6 +15,8 @@ from studio.models import (
     Prompt,
     ReferenceImage,
     Report,
+    Scene,
+    SceneShot,
     Team,
     Video,
     WorkerHeartbeat,
@@ -220,3 +223,37 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="Reason")
     def short_reason(self, obj: Report) -> str:
         return obj.reason[:80]
+
+
+# Scenes (issue 12)
+
+
+class SceneShotInline(admin.TabularInline):
+    model = SceneShot
+    extra = 0
+    raw_id_fields = ["video", "pending_job"]
+
+
+@admin.register(Scene)
+class SceneAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "team", "crossfade_seconds", "updated_at"]
+    search_fields = ["name", "project__name", "team__name", "public_id"]
+    list_select_related = ["project", "team"]
+    raw_id_fields = ["project", "team", "created_by"]
+    inlines = [SceneShotInline]
+
+
+@admin.register(SceneShot)
+class SceneShotAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "scene", "video", "in_seconds", "out_seconds", "pending_job"]
+    search_fields = ["scene__name", "public_id"]
+    list_select_related = ["scene", "video", "pending_job"]
+    raw_id_fields = ["scene", "video", "pending_job"]
+
+
+@admin.register(ExportShot)
+class ExportShotAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "job", "video", "in_seconds", "out_seconds"]
+    search_fields = ["job__public_id", "video__public_id"]
+    list_select_related = ["job", "video"]
+    raw_id_fields = ["job", "video"]

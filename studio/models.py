@@ -506,7 +506,8 @@ class ExportShot(models.Model):
     """A shot as a scene export rendered it: the export's lineage."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="export_shots")
-    video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="exported_in")
+    # RESTRICT, not PROTECT: a video in an export stays, unless its whole team goes.
+    video = models.ForeignKey(Video, on_delete=models.RESTRICT, related_name="exported_in")
     position = models.PositiveSmallIntegerField()
     in_seconds = models.FloatField()
     out_seconds = models.FloatField()

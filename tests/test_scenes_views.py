@@ -254,3 +254,25 @@ def test_a_video_of_the_scene_is_not_deleted_with_its_shot(
     shot = scenes.add_shot(scene, video)
     editor.post(url("shot_remove", scene.public_id, shot.public_id))
     assert Video.objects.filter(pk=video.pk).exists() and not scene.shots.exists()
+
+
+def test_jump_without_a_prompt_says_so_and_makes_nothing(cast: Cast, scene: Scene, editor: Client):
+    shot = scenes.add_shot(scene, make_output(cast.project))
+    response = editor.post(url("shot_jump", scene.public_id, shot.public_id), {"prompt": "  "})
+    assert "Describe the next shot." in said(response)
+    assert not Job.objects.filter(mode=Mode.IMG2VIDEO).exists()
+    assert scene.shots.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jump_holds_a_place_after_the_shot_and_shows_its_job(cast: Cast, editor: Client):
+    scene = scenes.create_scene(cast.project, cast.owner, "Chase")
+    first = scenes.add_shot(scene, make_output(cast.project, real=True, size=(320, 180)))
+    scenes.add_shot(scene, make_output(cast.project))
+    response = editor.post(
+        url("shot_jump", scene.public_id, first.public_id), {"prompt": "The dog runs on"}
+    )
+    job = Job.objects.get(mode=Mode.IMG2VIDEO)
+    assert [s.pending_job_id for s in scene.shots.all()] == [None, job.pk, None]
+    page = editor.get(response["Location"]).content.decode()
+    assert "Waiting for its video" in page and f'id="job-{job.public_id}"' in page
