@@ -177,12 +177,26 @@
     }
   }
 
+  // A shot waiting for a job ("Jump to", an extend) is filled on the server when
+  // the job succeeds; the page's poller swaps in the finished card, and the
+  // builder then reloads to show the shot in its place.
+  function watchPending(event) {
+    // The event comes from the new card; its detail still names the old one.
+    var old = event.detail && event.detail.target;
+    if (!old || !old.id) return;
+    var card = document.getElementById(old.id);
+    var waiting = document.querySelector('[data-pending-job="' + old.id + '"]');
+    var status = card && card.querySelector("[data-status]");
+    if (waiting && status && status.dataset.status === "succeeded") window.location.reload();
+  }
+
   function init(root) {
     root.querySelectorAll("[data-scene-builder]").forEach(initBuilder);
     root.querySelectorAll("form[data-trim]").forEach(initTrim);
     root.querySelectorAll("[data-scene-player]").forEach(initPlayer);
   }
 
+  document.addEventListener("htmx:oobAfterSwap", watchPending);
   if (window.htmx) window.htmx.onLoad(init);
   else document.addEventListener("DOMContentLoaded", function () { init(document); });
 })();
