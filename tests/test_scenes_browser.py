@@ -185,3 +185,34 @@ def test_reference_thumbnails_are_letterboxed_not_cropped(
     assert box is not None
     assert box["height"] == pytest.approx(box["width"] * 3 / 4, abs=2)
     page.screenshot(path=str(artifacts_dir / "library-letterboxed.png"), full_page=True)
+
+
+def test_jump_to_fills_the_next_place_when_its_job_succeeds(
+    page: Page,
+    live_server: Any,
+    artifacts_dir: Path,
+    sweeper: None,
+    project_with_videos: tuple[User, Project, list[Video]],
+) -> None:
+    user, project, (alpha, bravo, _charlie) = project_with_videos
+    scene = Scene.objects.create(team=project.team, project=project, name="Chase")
+    for position, video in enumerate((alpha, bravo)):
+        scene.shots.create(video=video, position=position, out_seconds=video.duration_seconds)
+    sign_in(page, live_server, user)
+    page.goto(f"{live_server.url}/scenes/{scene.public_id}/")
+    first = page.locator(".shot").first
+    first.get_by_text("Jump to the next shot").click()
+    first.get_by_label("What happens next").fill("The camera follows the boat out to sea")
+    first.get_by_role("button", name="Make the next shot").click()
+    expect(page.locator(".shot").nth(1)).to_contain_text("Waiting for its video")
+    # No reload by hand: the poller's finished card makes the builder show the new shot.
+    expect(page.locator(".shot").nth(1)).to_contain_text(
+        "The camera follows the boat", timeout=FINISH
+    )
+    job = Job.objects.get(mode=Mode.IMG2VIDEO)
+    assert [shot.video_id for shot in scene.shots.order_by("position")] == [
+        alpha.pk,
+        job.video.pk,
+        bravo.pk,
+    ]
+    page.screenshot(path=str(artifacts_dir / "scene-jump-filled.png"), full_page=True)
