@@ -38,7 +38,14 @@ class AddShotForm(forms.Form):
     video = forms.UUIDField(
         label="Video", error_messages={"invalid": "Choose one of this project's videos."}
     )
-    scene = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+class AddToSceneForm(forms.Form):
+    """The video page's "Add to scene": empty means a new scene."""
+
+    scene = forms.UUIDField(
+        required=False, error_messages={"invalid": "Choose one of this project's scenes."}
+    )
 
 
 class MoveShotForm(forms.Form):

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 from studio import presenters
 from studio.forms.scenes import (
     AddShotForm,
+    AddToSceneForm,
     CrossfadeForm,
     ExportForm,
     JumpForm,
@@ -132,22 +134,26 @@ def scene_add_shot(request: AuthedRequest, scene_id: UUID) -> HttpResponse:
 def video_add_to_scene(request: AuthedRequest, video_id: UUID) -> HttpResponse:
     """The video page's "Add to scene": to a chosen scene of its project, or a new one."""
     video = get_video_for_member(request, video_id, edit=True)
-    form = AddShotForm({"video": str(video.public_id), "scene": request.POST.get("scene", "")})
-    scene_id = form.cleaned_data.get("scene") if form.is_valid() else None
+    form = AddToSceneForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of this project's scenes.")
         return redirect("video_detail", video_id=video.public_id)
+    scene_id = form.cleaned_data["scene"]
+    if scene_id is None:
+        found = None
+    else:
+        found = Scene.objects.filter(public_id=scene_id, project=video.project).first()
+        if found is None:
+            messages.error(request, "Choose one of this project's scenes.")
+            return redirect("video_detail", video_id=video.public_id)
     try:
-        if scene_id is None:
-            count = Scene.objects.filter(project=video.project).count()
-            scene = service.create_scene(video.project, request.user, f"Scene {count + 1}")
-        else:
-            found = Scene.objects.filter(public_id=scene_id, project=video.project).first()
+        # A new scene is kept only with its first shot in it.
+        with transaction.atomic():
             if found is None:
-                messages.error(request, "Choose one of this project's scenes.")
-                return redirect("video_detail", video_id=video.public_id)
+                count = Scene.objects.filter(project=video.project).count()
+                found = service.create_scene(video.project, request.user, f"Scene {count + 1}")
             scene = found
-        service.add_shot(scene, video)
+            service.add_shot(scene, video)
     except service.SceneError as exc:
         messages.error(request, str(exc))
         return redirect("video_detail", video_id=video.public_id)
