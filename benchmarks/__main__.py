@@ -1,6 +1,6 @@
 """`make bench`: run every benchmarks/bench_*.py in turn (or those named).
 
-    python -m benchmarks [engine jobs web painter] [--flag ...]
+    python -m benchmarks [engine jobs web painter scenes] [--flag ...]
 
 Arguments that are not a benchmark's name (`--sqlite-only`, `--rounds 2`, ...)
 are passed on to every script that runs. Each script prints its own table and

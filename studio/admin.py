@@ -7,6 +7,7 @@ from studio.models import (
     AuditEvent,
     BlocklistHit,
     BlocklistRule,
+    ExportShot,
     Favourite,
     Job,
     JobEvent,
@@ -18,6 +19,8 @@ from studio.models import (
     Prompt,
     ReferenceImage,
     Report,
+    Scene,
+    SceneShot,
     Team,
     TeamBudget,
     Video,
@@ -289,3 +292,37 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["team__name", "member__username", "job__public_id", "note"]
     list_select_related = ["team", "member", "job"]
     date_hierarchy = "created_at"
+
+
+# Scenes (issue 12)
+
+
+class SceneShotInline(admin.TabularInline):
+    model = SceneShot
+    extra = 0
+    raw_id_fields = ["video", "pending_job"]
+
+
+@admin.register(Scene)
+class SceneAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "team", "crossfade_seconds", "updated_at"]
+    search_fields = ["name", "project__name", "team__name", "public_id"]
+    list_select_related = ["project", "team"]
+    raw_id_fields = ["project", "team", "created_by"]
+    inlines = [SceneShotInline]
+
+
+@admin.register(SceneShot)
+class SceneShotAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "scene", "video", "in_seconds", "out_seconds", "pending_job"]
+    search_fields = ["scene__name", "public_id"]
+    list_select_related = ["scene", "video", "pending_job"]
+    raw_id_fields = ["scene", "video", "pending_job"]
+
+
+@admin.register(ExportShot)
+class ExportShotAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "job", "video", "in_seconds", "out_seconds"]
+    search_fields = ["job__public_id", "video__public_id"]
+    list_select_related = ["job", "video"]
+    raw_id_fields = ["job", "video"]

@@ -170,6 +170,7 @@ class Mode(models.TextChoices):
     REMOVAL = "removal", "Object removal"
     UPSCALE = "upscale", "Upscale"
     GIF = "gif", "GIF"
+    SCENE_EXPORT = "scene_export", "Scene export"
 
 
 class Status(models.TextChoices):
@@ -634,3 +635,86 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Ledger entries are never deleted.")
+
+
+# Scenes (issue 12): ordered, trimmed shots of a project's videos, exported as one video.
+
+
+class Scene(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="scenes")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scenes")
+    name = models.CharField(max_length=120)
+    crossfade_seconds = models.FloatField(
+        default=0, help_text="Length of the crossfade between shots on export; 0 cuts."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["project", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SceneShot(models.Model):
+    """One shot of a scene, or a place held for a job's result.
+
+    While `pending_job` is set the shot waits for that job: with no video yet it
+    is the place a "Jump to" result goes; with a video it is a shot an "Extend"
+    result replaces.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="shots")
+    video = models.ForeignKey(
+        Video, on_delete=models.CASCADE, null=True, blank=True, related_name="scene_shots"
+    )
+    position = models.PositiveIntegerField()
+    in_seconds = models.FloatField(default=0)
+    out_seconds = models.FloatField(default=0)
+    pending_job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="scene_shots"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["scene", "position"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(out_seconds__gte=models.F("in_seconds")), name="sceneshot_trim_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shot {self.position} of {self.scene_id}"
+
+    @property
+    def length_seconds(self) -> float:
+        return max(0.0, self.out_seconds - self.in_seconds)
+
+
+class ExportShot(models.Model):
+    """A shot as a scene export rendered it: the export's lineage."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="export_shots")
+    # RESTRICT, not PROTECT: a video in an export stays, unless its whole team goes.
+    video = models.ForeignKey(Video, on_delete=models.RESTRICT, related_name="exported_in")
+    position = models.PositiveSmallIntegerField()
+    in_seconds = models.FloatField()
+    out_seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="exportshot_unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"Shot {self.position} of export {self.job_id}"

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from studio.jobs import actions as job_actions
-from studio.models import FailReason, Job, Mode, Status
+from studio.models import FailReason, Job, Mode, Status, Video, VideoKind
 from studio.providers import registry
 
 CARD_LINKS = ("job_detail", "job_cancel", "job_retry", "job_resubmit", "job_mark_failed")
@@ -57,6 +57,36 @@ def label(provider: str, model: str) -> str:
 
 def model_label(job: Job) -> str:
     return label(job.provider, job.model)
+
+
+def job_subtitle(job: Job) -> str:
+    """ "Mode · model · gateway", without saying the mode twice when the model is
+    named after it (the gateway's "Object removal" model)."""
+    model = model_label(job)
+    mode = job.get_mode_display()
+    if model.split(" · ", 1)[0] == mode:
+        return model
+    return f"{mode} · {model}"
+
+
+def fps_label(video: Video) -> str:
+    """The frame rate as asked for: a GIF's frame delays are whole hundredths of a
+    second, so 12 fps is stored as 12.5 and probes as such."""
+    job = video.job
+    if video.kind == VideoKind.GIF and job is not None and job.params.get("fps"):
+        return f"{int(job.params['fps'])} fps"
+    return f"{video.fps:.0f} fps" if video.fps else ""
+
+
+def upload_summary(created: int, known: int) -> str:
+    """One banner for a batch of uploads, however many images it held."""
+    parts = []
+    if created:
+        parts.append(f"{created} image{pluralize(created)} added to your library")
+    if known:
+        verb = "was" if known == 1 else "were"
+        parts.append(f"{known} {verb} already there")
+    return (", ".join(parts) or "Nothing uploaded") + "."
 
 
 def provider_label(provider: str) -> str:

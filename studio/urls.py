@@ -17,6 +17,7 @@ from studio.views import (
     media,
     moderation,
     projects,
+    scenes,
     signed,
     teams,
     videos,
@@ -153,4 +154,22 @@ urlpatterns = [
     path("review/blocklist/", moderation.rule_add, name="moderation_rule_add"),
     path("review/blocklist/off/", moderation.rule_off, name="moderation_rule_off"),
     path("audit/", audit.audit_log, name="audit_log"),
+    # Scenes
+    path("projects/<uuid:project_id>/scenes/", scenes.scene_create, name="scene_create"),
+    path("scenes/<uuid:scene_id>/", scenes.scene_detail, name="scene_detail"),
+    path("scenes/<uuid:scene_id>/shots/", scenes.scene_add_shot, name="scene_add_shot"),
+    path("scenes/<uuid:scene_id>/reorder/", scenes.scene_reorder, name="scene_reorder"),
+    path("scenes/<uuid:scene_id>/crossfade/", scenes.scene_crossfade, name="scene_crossfade"),
+    path("scenes/<uuid:scene_id>/export/", scenes.scene_export, name="scene_export"),
+    path("scenes/<uuid:scene_id>/shots/<uuid:shot_id>/move/", scenes.shot_move, name="shot_move"),
+    path("scenes/<uuid:scene_id>/shots/<uuid:shot_id>/trim/", scenes.shot_trim, name="shot_trim"),
+    path(
+        "scenes/<uuid:scene_id>/shots/<uuid:shot_id>/remove/",
+        scenes.shot_remove,
+        name="shot_remove",
+    ),
+    path("scenes/<uuid:scene_id>/shots/<uuid:shot_id>/jump/", scenes.shot_jump, name="shot_jump"),
+    path(
+        "videos/<uuid:video_id>/add-to-scene/", scenes.video_add_to_scene, name="video_add_to_scene"
+    ),
 ]

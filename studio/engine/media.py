@@ -225,8 +225,15 @@ def image_array(image: Image.Image) -> Array:
 def cover_fit(image: Image.Image, width: int, height: int) -> Array:
     """Scale to cover `width` x `height` and crop the centre: no bars, no stretching."""
     scale = max(width / image.width, height / image.height)
-    left = (image.width - width / scale) / 2
-    top = (image.height - height / scale) / 2
-    box = (left, top, left + width / scale, top + height / scale)
+    # Clamped: for the side that fits exactly, rounding can put the box a hair
+    # outside the picture (-1e-14 for a 94x70 image), which Pillow refuses.
+    left = max(0.0, (image.width - width / scale) / 2)
+    top = max(0.0, (image.height - height / scale) / 2)
+    box = (
+        left,
+        top,
+        min(float(image.width), left + width / scale),
+        min(float(image.height), top + height / scale),
+    )
     resized = image.resize((width, height), Image.Resampling.LANCZOS, box=box)
     return image_array(resized)

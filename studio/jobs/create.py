@@ -105,7 +105,7 @@ def validate_job_request(
             add("duration_seconds", "Choose one of the listed durations.")
         if not spec.durations and duration_seconds not in (None, 0):
             add("duration_seconds", f"{spec.label} has a fixed length.")
-    else:
+    elif mode != Mode.SCENE_EXPORT:  # an export's inputs are its shots
         if source_video is None:
             add("source_video", "Choose the video to work on.")
         elif mode in (Mode.REMOVAL, Mode.UPSCALE) and source_video.kind != VideoKind.VIDEO:

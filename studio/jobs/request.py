@@ -6,7 +6,7 @@ from contextlib import ExitStack
 
 from studio.jobs.results import local_copy
 from studio.models import Job
-from studio.providers.base import InputImage, SourceVideo, SubmitRequest
+from studio.providers.base import InputImage, SceneClip, SourceVideo, SubmitRequest
 from studio.services.signing import signed_reference_url
 
 
@@ -32,6 +32,14 @@ def build_request(job: Job, stack: ExitStack) -> SubmitRequest:
             media_id=video.media_id,
         )
     mask_path = stack.enter_context(local_copy(job.mask.file)) if job.mask else None
+    clips = tuple(
+        SceneClip(
+            path=stack.enter_context(local_copy(shot.video.file)),
+            in_seconds=shot.in_seconds,
+            out_seconds=shot.out_seconds,
+        )
+        for shot in job.export_shots.select_related("video")
+    )
     params = dict(job.params)
     return SubmitRequest(
         job_id=str(job.public_id),
@@ -45,4 +53,5 @@ def build_request(job: Job, stack: ExitStack) -> SubmitRequest:
         source_video=source,
         mask_path=mask_path,
         params=params,
+        clips=clips,
     )

@@ -24,6 +24,7 @@ from studio.engine.media import make_poster, make_thumbnail, probe
 from studio.jobs.states import transition
 from studio.models import Job, Mode, Status, Video, VideoKind
 from studio.services import moderation
+from studio.services.scenes import place_result
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                     fail_reason="",
                 ):
                     raise AlreadyCollected
+                place_result(job, video)
         except AlreadyCollected:
             for name in saved:
                 default_storage.delete(name)

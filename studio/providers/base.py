@@ -105,6 +105,13 @@ class SourceVideo:
 
 
 @dataclass(frozen=True)
+class SceneClip:
+    path: Path
+    in_seconds: float
+    out_seconds: float
+
+
+@dataclass(frozen=True)
 class SubmitRequest:
     job_id: str  # our public id, for logs and idempotency where a gateway supports it
     mode: str
@@ -117,6 +124,8 @@ class SubmitRequest:
     source_video: SourceVideo | None = None
     mask_path: Path | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # A scene export's shots, in order.
+    clips: tuple[SceneClip, ...] = ()
 
 
 @dataclass(frozen=True)

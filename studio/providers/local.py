@@ -16,7 +16,9 @@ from django.conf import settings
 
 from studio.providers.base import ModelSpec, ProgressCallback, Provider, Removal, SubmitRequest
 
-MODES = frozenset({"text2video", "img2video", "ingredients2video", "removal", "upscale", "gif"})
+MODES = frozenset(
+    {"text2video", "img2video", "ingredients2video", "removal", "upscale", "gif", "scene_export"}
+)
 DEFAULT_DURATION = 8
 DEFAULT_SEED = 0
 
@@ -79,6 +81,15 @@ class LocalProvider(Provider):
                 duration,
                 dest,
                 progress,
+            )
+        elif mode == "scene_export":
+            from studio.engine.scene import Clip, export_scene
+
+            export_scene(
+                [Clip(clip.path, clip.in_seconds, clip.out_seconds) for clip in request.clips],
+                dest,
+                crossfade=float(request.params.get("crossfade_seconds") or 0),
+                progress=progress,
             )
         elif mode == "ingredients2video":
             engine.ingredients2video(

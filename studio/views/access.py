@@ -22,7 +22,17 @@ from django.db.models import F, Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from studio.models import Job, Mask, Membership, Project, ReferenceImage, Role, Video
+from studio.models import (
+    Job,
+    Mask,
+    Membership,
+    Project,
+    ReferenceImage,
+    Role,
+    Scene,
+    SceneShot,
+    Video,
+)
 from studio.services.moderation import SUSPENDED_TEAM
 from studio.typing import AuthedRequest
 
@@ -179,3 +189,19 @@ def get_reference_for_member(
     if edit:
         _require_edit(image)
     return image
+
+
+def get_scene_for_member(request: AuthedRequest, scene_id: UUID, *, edit: bool = False) -> Scene:
+    scene = for_member(Scene.objects.select_related("project", "team"), request, public_id=scene_id)
+    if edit:
+        _require_edit(scene)
+    return scene
+
+
+def get_shot_for_member(request: AuthedRequest, scene: Scene, shot_id: UUID) -> SceneShot:
+    """A shot of `scene` (already checked): another scene's shot id is a 404."""
+    shot = SceneShot.objects.select_related("video").filter(scene=scene, public_id=shot_id).first()
+    if shot is None:
+        raise Http404("No such shot.")
+    shot.scene = scene
+    return shot

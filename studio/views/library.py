@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from studio import presenters
 from studio.forms.library import ReferenceUploadForm
 from studio.models import Membership
 from studio.services import library
@@ -29,6 +30,14 @@ def _library_context(
     )
     page = Paginator(images, PAGE_SIZE).get_page(request.GET.get("page"))
     return {"form": form, "page": page, "images": page.object_list, "team": membership.team}
+
+
+def _summary(results: list[library.StoreResult]) -> str:
+    """One banner for a whole batch: six images are one upload, not six."""
+    if len(results) == 1:
+        return results[0].message
+    created = sum(1 for result in results if result.created)
+    return presenters.upload_summary(created, len(results) - created)
 
 
 @vary_on_headers("HX-Request")
@@ -50,11 +59,10 @@ def library_page(request: AuthedRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("images", f"{upload.name}: {exc.messages[0]}")
         if not request.htmx and not form.errors:
-            for result in results:
-                messages.success(request, result.message)
+            messages.success(request, _summary(results))
             return redirect("library")
     context = _library_context(request, membership, form)
-    context["results"] = results
+    context["upload_summary"] = _summary(results) if results else ""
     context["can_edit"] = membership.can_edit
     if request.htmx:
         return render(request, "studio/library.html#library-body", context)

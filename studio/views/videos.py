@@ -47,6 +47,14 @@ def edit_route(mode: str, video: Video) -> tuple[str, str] | None:
     return candidates[0] if candidates else None
 
 
+def _derived_jobs(request: AuthedRequest, video: Video) -> list[Job]:
+    """The latest jobs made from `video`; hidden ones only for staff."""
+    jobs = video.derived_jobs.select_related("video")
+    if not request.user.is_staff:
+        jobs = jobs.filter(hidden_at__isnull=True)
+    return list(jobs.order_by("-created_at")[:4])
+
+
 def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[str, Any]:
     job = video.job
     editable = can_edit(video) and video.hidden_at is None
@@ -56,6 +64,8 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "video": video,
         "job": job,
         "model_label": presenters.model_label(job) if job else "",
+        "subtitle": presenters.job_subtitle(job) if job else "",
+        "fps_label": presenters.fps_label(video),
         "inputs": job.inputs.select_related("image") if job else [],
         "lineage": gallery_service.lineage(video, include_hidden=request.user.is_staff),
         "is_favourite": Favourite.objects.filter(user=request.user, video=video).exists(),
@@ -71,6 +81,7 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "gif_form": forms.get("gif_form") or GifForm(),
         "action_form": ActionForm(),
         "is_removal": bool(job and job.mode == Mode.REMOVAL),
+        "derived_cards": presenters.cards(_derived_jobs(request, video), can_edit=editable),
     }
 
 
@@ -103,6 +114,12 @@ def video_favourite(request: AuthedRequest, video_id: UUID) -> HttpResponse:
 def _job_made(request: AuthedRequest, job: Job, message: str) -> HttpResponse:
     messages.success(request, message)
     return redirect(reverse("project_detail", args=[job.project.public_id]) + "#queue")
+
+
+def _edit_made(request: AuthedRequest, video: Video, job: Job, message: str) -> HttpResponse:
+    """An edit of this video: stay on its page, where the new job's card shows."""
+    messages.success(request, message)
+    return redirect(reverse("video_detail", args=[video.public_id]) + f"#job-{job.public_id}")
 
 
 def _refused(request: AuthedRequest, video: Video, exc: Exception) -> HttpResponse:
@@ -152,7 +169,7 @@ def video_upscale(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         )
     except JobRequestError as exc:
         return _refused(request, video, exc)
-    return _job_made(request, job, f"Upscaling to {'4K' if target == '4k' else target}.")
+    return _edit_made(request, video, job, f"Upscaling to {'4K' if target == '4k' else target}.")
 
 
 @require_POST
@@ -176,7 +193,7 @@ def video_gif(request: AuthedRequest, video_id: UUID) -> HttpResponse:
         )
     except JobRequestError as exc:
         return _refused(request, video, exc)
-    return _job_made(request, job, "Making a GIF.")
+    return _edit_made(request, video, job, "Making a GIF.")
 
 
 @require_POST

@@ -135,7 +135,7 @@ def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     _shot(page, artifacts_dir, "02-library-ready")
     page.get_by_role("button", name="Upload").click()
     expect(page.locator(".ref-tile")).to_have_count(2)
-    expect(page.get_by_text("harbour-start.png added to your library.")).to_be_visible()
+    expect(page.get_by_text("2 images added to your library.")).to_be_visible()
     _shot(page, artifacts_dir, "03-library-uploaded")
 
     # Frames to video on the local engine, start and end frame from the library

@@ -35,7 +35,7 @@ def test_editor_uploads_several_images_at_once(cast: Cast) -> None:
     names = set(cast.team.reference_images.values_list("original_name", flat=True))
     assert names == {"a.png", "b.jpg", "c.webp"}
     page = client.get("/library/").content.decode()
-    assert "a.png added to your library." in page
+    assert "3 images added to your library." in page
 
 
 def test_the_same_picture_twice_is_recognised_as_already_in_the_library(cast: Cast) -> None:

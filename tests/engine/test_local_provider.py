@@ -46,6 +46,7 @@ def test_local_offers_one_free_offline_draft_model_for_every_mode() -> None:
         "removal",
         "upscale",
         "gif",
+        "scene_export",
     }
     assert spec.aspect_ratios == ("16:9", "9:16")
     assert spec.durations == (4, 6, 8)
