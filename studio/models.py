@@ -170,6 +170,10 @@ class Mode(models.TextChoices):
     REMOVAL = "removal", "Object removal"
     UPSCALE = "upscale", "Upscale"
     GIF = "gif", "GIF"
+    # Edits (issue 12): each makes a child video of its source.
+    EXTEND = "extend", "Extend"
+    RESHOOT = "reshoot", "Reshoot"
+    INSERT = "insert", "Object insertion"
 
 
 class Status(models.TextChoices):
