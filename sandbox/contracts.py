@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from sandbox.state import UNKNOWN_STATUS, SandboxState, Task
@@ -299,7 +300,7 @@ def check_insert_mask(data: bytes, source: Task) -> None:
         raise mountsea_error(400, ["imageMask must be a base64 encoded JPEG"])
     with Image.open(io.BytesIO(data)) as image:
         size = image.size
-        brightest = max(image.convert("L").getextrema())
+        brightest = int(np.asarray(image.convert("L")).max())
     wanted = source.frame_size()
     if size != wanted:
         raise mountsea_error(
