@@ -112,7 +112,10 @@ class ReshootForm(EditForm):
     motion_type = forms.ChoiceField(
         label="Camera move",
         choices=list(MOTION_TYPES.items()),
-        error_messages={"invalid_choice": "Choose one of the listed camera moves."},
+        error_messages={
+            "invalid_choice": "Choose one of the listed camera moves.",
+            "required": "Choose one of the listed camera moves.",
+        },
     )
 
 
