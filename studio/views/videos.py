@@ -101,6 +101,7 @@ def _edit_context(video: Video, editable: bool) -> dict[str, Any]:
                 ],
                 "open": chosen is not None,
                 "reason": "" if chosen is not None else _closed_reason(found),
+                "limits": _model_limits(mode),
             }
     edits = list(
         Job.objects.filter(source_video=video, mode__in=edit_service.EDITS)
@@ -115,6 +116,22 @@ def _edit_context(video: Video, editable: bool) -> dict[str, Any]:
         "insert_form": InsertForm(video=video),
         "extend_form": ExtendForm(),
     }
+
+
+def _model_limits(mode: str) -> list[str]:
+    """For each provider that does `mode` with only some of its models, which ones."""
+    notes = []
+    for provider in registry.enabled_providers():
+        if mode not in provider.edit_modes:
+            continue
+        generators = [spec for spec in provider.models() if Mode.TEXT2VIDEO in spec.modes]
+        able = [spec.label for spec in generators if mode in spec.modes]
+        if able and len(able) < len(generators):
+            verb = Mode(mode).label.lower()
+            notes.append(
+                f"{provider.label}: {verb} needs {' or '.join(able)}; other models cannot."
+            )
+    return notes
 
 
 def _closed_reason(found: list[edit_service.EditRoute]) -> str:

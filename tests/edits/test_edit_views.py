@@ -220,6 +220,9 @@ def test_options_a_video_cannot_take_are_disabled_with_the_providers_reason(
     text = page(cast.client_for(cast.editor), made_here)
     assert "Veo 3.1 Fast · Mountsea (Veo)" in text
     assert "· 40 credits · on a gateway" in text
+    assert (
+        "Mountsea (Veo): extend needs Veo 3.1 Fast or Veo 3.1 Quality; other models cannot." in text
+    )
     assert "Mountsea can only extend videos it made itself" in text
     assert "Mountsea can only edit videos it made itself" in text
     extended = make_output(
