@@ -92,6 +92,8 @@ def test_local_edits_render_real_children_of_the_video(cast: Cast) -> None:
         submit(cast, source, "reshoot", {"route": "local:draft", "motion_type": "BACKWARD"})
     )
     assert reshot.duration_seconds == pytest.approx(1.0, abs=0.1)
+    recall = cast.client_for(cast.viewer).get(f"/videos/{reshot.public_id}/").content.decode()
+    assert "<dt>Camera move</dt><dd>Pull backward</dd>" in recall
     reference = library.store_upload(
         cast.team, None, upload("red.png", image_bytes(color=(230, 20, 20))).file, "red.png"
     ).image
