@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from studio.models import (
+    AuditEvent,
+    BlocklistHit,
+    BlocklistRule,
     Favourite,
     Job,
     JobEvent,
@@ -220,3 +223,41 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="Reason")
     def short_reason(self, obj: Report) -> str:
         return obj.reason[:80]
+
+
+# Moderation and audit (issue 11). The audit trail is read-only here as everywhere.
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "team"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "action", "object_id"]
+    list_select_related = ["team"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(BlocklistRule)
+class BlocklistRuleAdmin(admin.ModelAdmin):
+    list_display = ["pattern", "is_regex", "active", "note", "created_at"]
+    list_filter = ["active", "is_regex"]
+    search_fields = ["pattern", "note"]
+    readonly_fields = ["created_by", "created_at"]
+
+
+@admin.register(BlocklistHit)
+class BlocklistHitAdmin(admin.ModelAdmin):
+    list_display = ["matched", "team", "user", "created_at", "resolved_at"]
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["matched", "prompt_text"]
+    list_select_related = ["team", "user"]
+    readonly_fields = ["team", "user", "prompt_text", "matched", "created_at"]

@@ -237,6 +237,23 @@ class Job(models.Model):
     )
     cost_credits = models.PositiveIntegerField(default=0)
     idempotency_key = models.UUIDField(null=True, blank=True, unique=True)
+    rerun_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reruns",
+        help_text="The job this one ran again (Run again, Retry): moderation follows it.",
+    )
+    hidden_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when its video or an ancestor was hidden."
+    )
+    hidden_root = models.ForeignKey(
+        "Video", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When staff reviewed a safety block."
+    )
 
     upstream_id = models.CharField(max_length=200, blank=True)
     upstream_status = models.CharField(max_length=60, blank=True)
@@ -356,6 +373,14 @@ class Video(models.Model):
         max_length=200, blank=True, help_text="The provider's id for editing this video upstream."
     )
     hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_root = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The video staff hid that withholds this one (itself when hidden directly).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -433,10 +458,99 @@ class Report(models.Model):
     reason = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["resolved_at", "-created_at"]),
+            models.Index(fields=["reporter", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report on {self.video_id}"
+
+
+# Moderation and audit (issue 11): prompt blocklist, its hits, the audit trail.
+
+
+class BlocklistRule(models.Model):
+    """A word or a regular expression that a prompt may not contain; staff edit these."""
+
+    pattern = models.CharField(max_length=200)
+    is_regex = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self) -> str:
+        return f"/{self.pattern}/" if self.is_regex else self.pattern
+
+
+class BlocklistHit(models.Model):
+    """A submit the prompt blocklist refused, for the review queue."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="blocklist_hits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    prompt_text = models.TextField()
+    matched = models.CharField(max_length=200, help_text="The rule that matched.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["resolved_at", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"Report on {self.video_id}"
+        return f"Blocklist hit {self.matched!r}"
+
+
+class AuditEvent(models.Model):
+    """One state-changing action: append-only (saving an existing row raises)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["action", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Audit events are append-only.")

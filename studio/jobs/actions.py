@@ -93,6 +93,7 @@ def rerun_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
         source_video=job.source_video,
         mask=job.mask,
         idempotency_key=idempotency_key,
+        rerun_of=job,
     )
 
 

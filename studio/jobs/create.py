@@ -30,6 +30,7 @@ from studio.models import (
 )
 from studio.providers import registry
 from studio.providers.base import MOTION_TYPES, EditSource
+from studio.services import audit, moderation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -160,6 +161,7 @@ def create_job(
     source_video: Video | None = None,
     mask: Mask | None = None,
     idempotency_key: uuid.UUID | None = None,
+    rerun_of: Job | None = None,
 ) -> Job:
     """Validate and store a job in draft, then hand it to the worker after commit.
 
@@ -205,6 +207,10 @@ def create_job(
         params["width"] = int(params.get("width") or 480)
         if not 1 <= params["fps"] <= 30 or not 64 <= params["width"] <= 1280:
             errors.setdefault("__all__", []).append("GIFs take 1-30 fps and 64-1280 px width.")
+    for key, refusals in moderation.submit_refusals(
+        team, user, prompt_text, source_video=source_video, images=images, rerun_of=rerun_of
+    ).items():
+        errors.setdefault(key, []).extend(refusals)
     if errors:
         raise JobRequestError(errors)
     if mode in EDIT_MODES:
@@ -228,6 +234,7 @@ def create_job(
                 mask=mask,
                 cost_credits=registry.cost(provider, model),
                 idempotency_key=idempotency_key,
+                rerun_of=rerun_of,
                 status=Status.DRAFT,
             )
             JobInput.objects.bulk_create(
@@ -235,6 +242,9 @@ def create_job(
                 for i, (image, role) in enumerate(images)
             )
             JobEvent.objects.create(job=job, to_status=Status.DRAFT, reason="Created")
+            audit.record(
+                user, "job.create", job, mode=mode, rerun_of=getattr(rerun_of, "public_id", None)
+            )
             Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
             transaction.on_commit(lambda: dispatch.enqueue(job, None))
     except IntegrityError:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from studio.forms.teams import AddMemberForm, RoleForm, SwitchTeamForm, TeamForm
 from studio.jobs.actions import credits_summary
 from studio.models import Membership, Role
+from studio.services import audit
 from studio.services import teams as team_service
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
@@ -76,6 +77,7 @@ def member_add(request: AuthedRequest, team_id: UUID) -> HttpResponse:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"Added {added.user.get_username()} as {added.role}.")
+            audit.record(request, "member.add", added, member=added.user, role=added.role)
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -106,6 +108,7 @@ def member_role(request: AuthedRequest, team_id: UUID, member_id: UUID) -> HttpR
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{changed.user.get_username()} is now {changed.role}.")
+        audit.record(request, "member.role", changed, member=changed.user, role=changed.role)
     return redirect("team_detail", team_id=team_id)
 
 
@@ -118,6 +121,7 @@ def member_remove(request: AuthedRequest, team_id: UUID, member_id: UUID) -> Htt
         messages.error(request, str(exc))
         return redirect("team_detail", team_id=team_id)
     messages.success(request, f"Removed {target.user.get_username()} from {target.team.name}.")
+    audit.record(request, "member.remove", target, member=target.user)
     if target.user_id == request.user.pk:
         return redirect("team_list")
     return redirect("team_detail", team_id=team_id)
