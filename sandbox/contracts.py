@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from sandbox.state import UNKNOWN_STATUS, SandboxState, Task
@@ -34,6 +35,30 @@ MOUNTSEA_MODELS = (
 MOUNTSEA_RATIOS = ("16:9", "9:16")
 MOUNTSEA_GENERATE_FIELDS = {"prompt", "action", "model", "imageList", "aspectRatio", "translation"}
 MOUNTSEA_REMOVE_FIELDS = {"videoId", "imageMask", "prompt"}
+MOUNTSEA_EXTEND_FIELDS = {"videoId", "model", "prompt"}
+MOUNTSEA_EXTEND_MODELS = ("veo31_fast", "veo31_quality")
+MOUNTSEA_RESHOOT_FIELDS = {"videoId", "motionType"}
+MOUNTSEA_MOTIONS = tuple(
+    "RESHOOT_MOTION_TYPE_" + name
+    for name in (
+        "STATIONARY",
+        "STATIONARY_DOWN",
+        "STATIONARY_UP",
+        "STATIONARY_LEFT_LARGE",
+        "STATIONARY_RIGHT_LARGE",
+        "STATIONARY_DOLLY_IN_ZOOM_OUT",
+        "STATIONARY_DOLLY_OUT_ZOOM_IN_LARGE",
+        "DOWN",
+        "UP",
+        "LEFT_TO_RIGHT",
+        "RIGHT_TO_LEFT",
+        "FORWARD",
+        "BACKWARD",
+        "DOLLY_IN_ZOOM_OUT",
+        "DOLLY_OUT_ZOOM_IN_LARGE",
+    )
+)
+MOUNTSEA_INSERT_FIELDS = {"videoId", "prompt", "imageMask"}
 IMAGE_COUNTS = {"text2video": (0, 0), "img2video": (1, 2), "ingredients2video": (1, 3)}
 INGREDIENT_MODELS = ("veo31_fast", "veo31_fast_ingredients")
 
@@ -178,15 +203,111 @@ def validate_removal(body: Any, state: SandboxState, now: float) -> dict[str, An
         raise mountsea_error(400, ["imageMask must be a base64 encoded JPEG"]) from None
     if image_format(mask_bytes) != "JPEG":
         raise mountsea_error(400, ["imageMask must be a base64 encoded JPEG"])
-    source = state.task_for_media(str(video_id))
+    source = finished_source(state, str(video_id), now, by_task=False)
+    if source.extended:
+        raise mountsea_error(400, ["extended videos cannot be used for removal"])
+    return {"prompt": prompt, "video_id": video_id, "mask_bytes": len(mask_bytes)}
+
+
+def finished_source(state: SandboxState, video_id: str, now: float, *, by_task: bool) -> Task:
+    """The finished video a videoId names: a mediaId, or for extend also a task id."""
+    source = state.task_for_media(video_id)
+    if source is None and by_task:
+        source = state.get_task(video_id, "mountsea")
     if (
         source is None
         or source.kind != "mountsea"
         or not source.done(now)
         or source.outcome != "ok"
     ):
-        raise mountsea_error(400, [f"videoId {video_id} is not a finished video (mediaId)"])
-    return {"prompt": prompt, "video_id": video_id, "mask_bytes": len(mask_bytes)}
+        what = "mediaId or taskId" if by_task else "mediaId"
+        raise mountsea_error(400, [f"videoId {video_id} is not a finished video ({what})"])
+    return source
+
+
+def _unknown(body: dict[str, Any], allowed: set[str]) -> list[str]:
+    return [f"property {name} should not exist" for name in body if name not in allowed]
+
+
+def validate_extend(body: Any, state: SandboxState, now: float) -> Task:
+    if not isinstance(body, dict):
+        raise mountsea_error(400, ["request body must be a JSON object"])
+    problems = _unknown(body, MOUNTSEA_EXTEND_FIELDS)
+    video_id, model, prompt = body.get("videoId"), body.get("model"), body.get("prompt", "")
+    if not isinstance(video_id, str) or not video_id:
+        problems.append("videoId should not be empty")
+    if model not in MOUNTSEA_EXTEND_MODELS:
+        problems.append(
+            "model must be one of the following values: " + ", ".join(MOUNTSEA_EXTEND_MODELS)
+        )
+    if not isinstance(prompt, str):
+        problems.append("prompt must be a string")
+    if problems:
+        raise mountsea_error(400, problems)
+    # Extended videos can be extended again.
+    return finished_source(state, str(video_id), now, by_task=True)
+
+
+def validate_reshoot(body: Any, state: SandboxState, now: float) -> Task:
+    if not isinstance(body, dict):
+        raise mountsea_error(400, ["request body must be a JSON object"])
+    problems = _unknown(body, MOUNTSEA_RESHOOT_FIELDS)
+    video_id, motion = body.get("videoId"), body.get("motionType")
+    if not isinstance(video_id, str) or not video_id:
+        problems.append("videoId should not be empty")
+    if motion not in MOUNTSEA_MOTIONS:
+        problems.append(
+            "motionType must be one of the following values: " + ", ".join(MOUNTSEA_MOTIONS)
+        )
+    if problems:
+        raise mountsea_error(400, problems)
+    source = finished_source(state, str(video_id), now, by_task=False)
+    if source.extended:
+        raise mountsea_error(400, ["extended videos cannot be used for reshoot"])
+    return source
+
+
+def validate_insert(body: Any, state: SandboxState, now: float) -> tuple[Task, int]:
+    """The source video and the mask's size in bytes (0 without one)."""
+    if not isinstance(body, dict):
+        raise mountsea_error(400, ["request body must be a JSON object"])
+    problems = _unknown(body, MOUNTSEA_INSERT_FIELDS)
+    video_id, prompt, mask = body.get("videoId"), body.get("prompt"), body.get("imageMask")
+    if not isinstance(video_id, str) or not video_id:
+        problems.append("videoId should not be empty")
+    if not isinstance(prompt, str) or not prompt.strip():
+        problems.append("prompt should not be empty")
+    if mask is not None and not isinstance(mask, str):
+        problems.append("imageMask must be a string")
+    if problems:
+        raise mountsea_error(400, problems)
+    source = finished_source(state, str(video_id), now, by_task=False)
+    if source.extended:
+        raise mountsea_error(400, ["extended videos cannot be used for insertion"])
+    if not mask:
+        return source, 0
+    try:
+        mask_bytes = base64.b64decode(str(mask), validate=True)
+    except (binascii.Error, ValueError):
+        raise mountsea_error(400, ["imageMask must be a base64 encoded JPEG"]) from None
+    check_insert_mask(mask_bytes, source)
+    return source, len(mask_bytes)
+
+
+def check_insert_mask(data: bytes, source: Task) -> None:
+    """A JPEG at the video's size with some white in it (white = where the object goes)."""
+    if image_format(data) != "JPEG":
+        raise mountsea_error(400, ["imageMask must be a base64 encoded JPEG"])
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+        brightest = int(np.asarray(image.convert("L")).max())
+    wanted = source.frame_size()
+    if size != wanted:
+        raise mountsea_error(
+            400, [f"imageMask is {size[0]}x{size[1]}, the video is {wanted[0]}x{wanted[1]}"]
+        )
+    if brightest < 128:
+        raise mountsea_error(400, ["imageMask is all black: mark where the object goes in white"])
 
 
 def _iso(monotonic_at: float) -> str:

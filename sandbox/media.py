@@ -26,31 +26,31 @@ def _frame(width: int, height: int, index: int) -> np.ndarray:
     image = np.stack([red, green, blue], axis=-1).astype(np.uint8)
     # A white square that travels across the frame.
     size = max(8, min(width, height) // 6)
-    left = (index * (width - size)) // (FPS * SECONDS)
+    left = (index % (FPS * SECONDS) * (width - size)) // (FPS * SECONDS)
     top = (height - size) // 2
     image[top : top + size, left : left + size] = 255
     return image
 
 
 @functools.cache
-def sample_mp4(aspect_ratio: str = "16:9") -> bytes:
-    """A 2-second 640x360 (or 360x640) H.264 MP4 with moov at the front."""
+def sample_mp4(aspect_ratio: str = "16:9", seconds: int = SECONDS) -> bytes:
+    """A 640x360 (or 360x640) H.264 MP4 of `seconds` (2 by default), moov at the front."""
     width, height = (360, 640) if aspect_ratio == "9:16" else (640, 360)
     # faststart rewrites the file in a second pass, which needs a real path.
     with tempfile.TemporaryDirectory(prefix="studio-sandbox-") as tmp:
         path = Path(tmp) / "sample.mp4"
-        _encode(path, width, height)
+        _encode(path, width, height, seconds)
         return path.read_bytes()
 
 
-def _encode(path: Path, width: int, height: int) -> None:
+def _encode(path: Path, width: int, height: int, seconds: int = SECONDS) -> None:
     with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as output:
         stream = output.add_stream("libx264", rate=FPS)
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "30"}
-        for index in range(FPS * SECONDS):
+        for index in range(FPS * seconds):
             frame = av.VideoFrame.from_ndarray(_frame(width, height, index), format="rgb24")
             for packet in stream.encode(frame):
                 output.mux(packet)

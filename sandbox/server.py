@@ -19,16 +19,24 @@ from urllib.parse import parse_qs, urlsplit
 
 from sandbox import contracts
 from sandbox.contracts import Reject, mountsea_error, openai_error
-from sandbox.media import sample_image, sample_mp4
+from sandbox.media import SECONDS, sample_image, sample_mp4
 from sandbox.state import ALL_FAULTS, SandboxState, parse_faults
 
 DEFAULT_KEY = "sandbox-key"
 MAX_BODY = 50 * 1024 * 1024
 READ_TIMEOUT_DEFAULT = 60.0
+MOUNTSEA_CREATES = {
+    "/gemini/video/generate": "generate",
+    "/gemini/video/object/remove": "removal",
+    "/gemini/video/extend": "extend",
+    "/gemini/video/reshoot": "reshoot",
+    "/gemini/video/object/insert": "insert",
+}
 
 HELP = f"""Studio sandbox gateway
 
-Mountsea:  POST /gemini/video/generate, POST /gemini/video/object/remove,
+Mountsea:  POST /gemini/video/generate, /gemini/video/object/remove,
+           /gemini/video/extend, /gemini/video/reshoot, /gemini/video/object/insert,
            GET /gemini/task/result?taskId=   (Authorization: Bearer KEY)
 OpenAI:    POST /v1/videos (multipart), GET /v1/videos/ID, GET /v1/videos/ID/content
            (Authorization: KEY or Bearer KEY)
@@ -224,10 +232,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str) -> None:
         if path.startswith("/_sandbox") or path in ("/", ""):
             self._admin(method, path)
-        elif path == "/gemini/video/generate" and method == "POST":
-            self._mountsea_create(path, removal=False)
-        elif path == "/gemini/video/object/remove" and method == "POST":
-            self._mountsea_create(path, removal=True)
+        elif path in MOUNTSEA_CREATES and method == "POST":
+            self._mountsea_create(path, MOUNTSEA_CREATES[path])
         elif path == "/gemini/task/result" and method == "GET":
             self._mountsea_poll(path)
         elif path == "/v1/videos" and method == "POST":
@@ -251,30 +257,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if not contracts.check_bearer(self.headers.get("Authorization", ""), self.state.key):
             raise mountsea_error(401, "Unauthorized")
 
-    def _mountsea_create(self, path: str, *, removal: bool) -> None:
+    def _mountsea_create(self, path: str, endpoint: str) -> None:
         self.state.count("create_attempts", path)
         faults = self._faults("create", lambda status, message: mountsea_error(status, message))
         self._pre_faults(faults, mountsea_error)
         self._mountsea_auth()
         body = self._json_body(mountsea_error(400, ["request body must be valid JSON"]))
         now = time.monotonic()
-        if removal:
-            checked = contracts.validate_removal(body, self.state, now)
-            recorded = {
-                "videoId": body["videoId"],
-                "prompt": body.get("prompt", ""),
-                "imageMask": f"<{checked['mask_bytes']} bytes>",
-            }
-            fields = {"model": "object_remove", "action": "removal"}
-        else:
-            checked = contracts.validate_generate(body)
-            contracts.fetch_images(checked["images"])
-            recorded = dict(body)
-            fields = {
-                "model": checked["model"],
-                "action": checked["action"],
-                "aspect_ratio": checked["aspect_ratio"],
-            }
+        recorded, fields = self._mountsea_check(endpoint, body, now)
         task = self.state.add_task(
             kind="mountsea", path=path, body=recorded, flags=set(faults), **fields
         )
@@ -284,6 +274,44 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._json(201, {})
             return
         self._json(201, {"taskId": task.id})
+
+    def _mountsea_check(
+        self, endpoint: str, body: Any, now: float
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validate one create's body: what is recorded, and the new task's fields."""
+        if endpoint == "removal":
+            checked = contracts.validate_removal(body, self.state, now)
+            recorded = {
+                "videoId": body["videoId"],
+                "prompt": body.get("prompt", ""),
+                "imageMask": f"<{checked['mask_bytes']} bytes>",
+            }
+            return recorded, {"model": "object_remove", "action": "removal"}
+        if endpoint in ("extend", "reshoot", "insert"):
+            recorded = dict(body)
+            if endpoint == "extend":
+                source = contracts.validate_extend(body, self.state, now)
+                fields: dict[str, Any] = {
+                    "model": body["model"],
+                    "clip_seconds": source.clip_seconds + SECONDS,
+                    "extended": True,
+                }
+            elif endpoint == "reshoot":
+                source = contracts.validate_reshoot(body, self.state, now)
+                fields = {"model": "reshoot", "clip_seconds": source.clip_seconds}
+            else:
+                source, mask_bytes = contracts.validate_insert(body, self.state, now)
+                if mask_bytes:
+                    recorded["imageMask"] = f"<{mask_bytes} bytes>"
+                fields = {"model": "object_insert", "clip_seconds": source.clip_seconds}
+            return recorded, {**fields, "action": endpoint, "aspect_ratio": source.aspect_ratio}
+        checked = contracts.validate_generate(body)
+        contracts.fetch_images(checked["images"])
+        return dict(body), {
+            "model": checked["model"],
+            "action": checked["action"],
+            "aspect_ratio": checked["aspect_ratio"],
+        }
 
     def _mountsea_poll(self, path: str) -> None:
         self.state.count("polls", path)
@@ -386,7 +414,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self._video(task, faults)
 
     def _video(self, task: Any, faults: dict[str, str]) -> None:
-        data = sample_mp4(task.aspect_ratio)
+        data = sample_mp4(task.aspect_ratio, task.clip_seconds)
         octet = "octet_stream" in faults or "octet_stream" in task.flags
         content_type = "application/octet-stream" if octet else "video/mp4"
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}

@@ -88,8 +88,14 @@ class Task:
     flags: set[str] = field(default_factory=set)
     media_id: str = ""
     file_token: str = ""
+    # The length of its MP4: an extension is longer than what it extends.
+    clip_seconds: int = 2
+    extended: bool = False
 
     STEPS = 3  # waiting steps before the terminal state
+
+    def frame_size(self) -> tuple[int, int]:
+        return (360, 640) if self.aspect_ratio == "9:16" else (640, 360)
 
     def steps_done(self, now: float) -> int:
         if self.step <= 0:

@@ -171,6 +171,10 @@ class Mode(models.TextChoices):
     UPSCALE = "upscale", "Upscale"
     GIF = "gif", "GIF"
     SCENE_EXPORT = "scene_export", "Scene export"
+    # Edits (issue 12): each makes a child video of its source.
+    EXTEND = "extend", "Extend"
+    RESHOOT = "reshoot", "Reshoot"
+    INSERT = "insert", "Object insertion"
 
 
 class Status(models.TextChoices):

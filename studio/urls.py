@@ -95,6 +95,10 @@ urlpatterns = [
     path("videos/<uuid:video_id>/upscale/", videos.video_upscale, name="video_upscale"),
     path("videos/<uuid:video_id>/gif/", videos.video_gif, name="video_gif"),
     path("videos/<uuid:video_id>/report/", videos.video_report, name="video_report"),
+    # Edits (issue 12)
+    path("videos/<uuid:video_id>/extend/", videos.video_extend, name="video_extend"),
+    path("videos/<uuid:video_id>/reshoot/", videos.video_reshoot, name="video_reshoot"),
+    path("videos/<uuid:video_id>/insert/", videos.video_insert, name="video_insert"),
     # Media delivery: membership-checked, byte ranges, conditional requests
     path("files/videos/<uuid:video_id>/file", media.video_file, name="media_video"),
     path("files/videos/<uuid:video_id>/poster", media.video_poster, name="media_poster"),

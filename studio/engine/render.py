@@ -7,6 +7,7 @@ temporary file next to `dest` and renames it only on success, and raises
 
 from __future__ import annotations
 
+from studio.engine.edits import extend, insert_object, reshoot
 from studio.engine.errors import EngineError
 from studio.engine.ingredients import ingredients2video
 from studio.engine.motion import img2video
@@ -16,10 +17,13 @@ from studio.engine.transcode import make_gif, upscale
 
 __all__ = [
     "EngineError",
+    "extend",
     "img2video",
     "ingredients2video",
+    "insert_object",
     "make_gif",
     "remove_object",
+    "reshoot",
     "text2video",
     "upscale",
 ]

@@ -32,6 +32,7 @@ from studio.models import (
     VideoKind,
 )
 from studio.providers import registry
+from studio.providers.base import MOTION_TYPES, EditSource
 from studio.services import audit, moderation
 
 if TYPE_CHECKING:
@@ -39,8 +40,26 @@ if TYPE_CHECKING:
 
 MAX_PROMPT_CHARS = 4000
 GENERATION_MODES = {Mode.TEXT2VIDEO, Mode.IMG2VIDEO, Mode.INGREDIENTS2VIDEO}
-EDIT_MODES = {Mode.REMOVAL, Mode.UPSCALE, Mode.GIF}
+EDIT_MODES = {Mode.REMOVAL, Mode.UPSCALE, Mode.GIF, Mode.EXTEND, Mode.RESHOOT, Mode.INSERT}
+# Edits whose rules each provider states (`Provider.edit_refusal`).
+PROVIDER_EDITS = {Mode.EXTEND, Mode.RESHOOT, Mode.INSERT}
 UPSCALE_TARGETS = ("1080p", "4k")
+
+
+def edit_source(video: Video) -> EditSource:
+    """What a provider's edit rules need to know about `video`."""
+    job = video.job
+    return EditSource(
+        made_by=job.provider if job is not None else "",
+        extended=job is not None and job.mode == Mode.EXTEND,
+        media_id=video.media_id,
+        task_id=job.upstream_id if job is not None else "",
+    )
+
+
+def models_for(provider: str, mode: str) -> list[str]:
+    """Labels of the provider's models that can do `mode`."""
+    return [s.label for s in registry.get_provider(provider).models() if mode in s.modes]
 
 
 class JobRequestError(Exception):
@@ -79,7 +98,10 @@ def validate_job_request(
         add("model", "Choose one of the listed models.")
         return errors
     if mode not in spec.modes:
-        add("model", f"{spec.label} cannot do {Mode(mode).label.lower()}.")
+        if mode == Mode.EXTEND and (able := models_for(provider, mode)):
+            add("model", f"Extend needs {' or '.join(able)}, not {spec.label}.")
+        else:
+            add("model", f"{spec.label} cannot do {Mode(mode).label.lower()}.")
         return errors
 
     prompt = prompt.strip()
@@ -110,6 +132,15 @@ def validate_job_request(
             add("source_video", "Choose the video to work on.")
         elif mode in (Mode.REMOVAL, Mode.UPSCALE) and source_video.kind != VideoKind.VIDEO:
             add("source_video", "Only videos can be edited this way, not GIFs.")
+        elif mode in PROVIDER_EDITS:
+            if source_video.kind != VideoKind.VIDEO:
+                add("source_video", "Only videos can be edited this way, not GIFs.")
+            elif reason := registry.get_provider(provider).edit_refusal(
+                mode, edit_source(source_video)
+            ):
+                add("source_video", reason)
+    if mode == Mode.INSERT and not prompt:
+        add("prompt", "Say what to insert.")
     return errors
 
 
@@ -172,6 +203,8 @@ def create_job(
         errors.setdefault("mask", []).append("Paint the object to remove first.")
     if mode == Mode.UPSCALE and params.get("target") not in UPSCALE_TARGETS:
         errors.setdefault("target", []).append("Choose 1080p or 4K.")
+    if mode == Mode.RESHOOT and params.get("motion_type") not in MOTION_TYPES:
+        errors.setdefault("motion_type", []).append("Choose one of the listed camera moves.")
     if mode == Mode.GIF:
         params["fps"] = int(params.get("fps") or 12)
         params["width"] = int(params.get("width") or 480)

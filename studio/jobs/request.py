@@ -30,6 +30,7 @@ def build_request(job: Job, stack: ExitStack) -> SubmitRequest:
             width=video.width,
             height=video.height,
             media_id=video.media_id,
+            task_id=video.job.upstream_id if video.job is not None else "",
         )
     mask_path = stack.enter_context(local_copy(job.mask.file)) if job.mask else None
     clips = tuple(

@@ -15,6 +15,33 @@ from typing import Any, ClassVar, Literal, Self
 
 ASPECT_RATIOS = ("16:9", "9:16")
 
+# The edits a provider may take on a finished video (issue 12). Removal keeps
+# its own `Removal` offer because the painter routes it; these three are
+# declared by each provider's `edit_modes` and its models' `modes`.
+EDIT_MODES = ("extend", "reshoot", "insert")
+
+# Camera moves a reshoot takes: Mountsea's documented `motionType` values
+# without their `RESHOOT_MOTION_TYPE_` prefix (contracts §1.4), which the local
+# engine renders too. Plain `STATIONARY` is left out: the documentation's own
+# enum excerpt starts at `STATIONARY_DOWN`, and a camera that does not move is
+# no reshoot.
+MOTION_TYPES: dict[str, str] = {
+    "STATIONARY_DOWN": "Tilt down (camera stays put)",
+    "STATIONARY_UP": "Tilt up (camera stays put)",
+    "STATIONARY_LEFT_LARGE": "Pan left, wide (camera stays put)",
+    "STATIONARY_RIGHT_LARGE": "Pan right, wide (camera stays put)",
+    "STATIONARY_DOLLY_IN_ZOOM_OUT": "Dolly zoom in (camera stays put)",
+    "STATIONARY_DOLLY_OUT_ZOOM_IN_LARGE": "Dolly zoom out, wide (camera stays put)",
+    "DOWN": "Crane down",
+    "UP": "Crane up",
+    "LEFT_TO_RIGHT": "Track left to right",
+    "RIGHT_TO_LEFT": "Track right to left",
+    "FORWARD": "Push forward",
+    "BACKWARD": "Pull backward",
+    "DOLLY_IN_ZOOM_OUT": "Dolly in, zoom out (vertigo)",
+    "DOLLY_OUT_ZOOM_IN_LARGE": "Dolly out, zoom in (vertigo, wide)",
+}
+
 UpstreamState = Literal["queued", "running", "succeeded", "failed", "cancelled", "unknown"]
 
 
@@ -102,6 +129,7 @@ class SourceVideo:
     width: int
     height: int
     media_id: str = ""  # the provider's id of the video, for upstream edits
+    task_id: str = ""  # the upstream task that made it, when the provider made it
 
 
 @dataclass(frozen=True)
@@ -168,11 +196,17 @@ class Removal:
 
 @dataclass(frozen=True)
 class RemovalSource:
-    """What a removal route needs to know about the video, without the ORM."""
+    """What an edit route (removal, extend, reshoot, insert) needs to know about the
+    video, without the ORM."""
 
     made_by: str  # the provider of the job that made the video, "" for an upload
     extended: bool
     media_id: str
+    task_id: str = ""  # the upstream task that made it (extend falls back to it)
+
+
+# The same facts serve every edit, not only removal.
+EditSource = RemovalSource
 
 
 class Provider:
@@ -186,6 +220,8 @@ class Provider:
     setting_names: ClassVar[tuple[str, ...]] = ()
     # None when the provider cannot remove objects from videos.
     removal: ClassVar[Removal | None] = None
+    # Which of EDIT_MODES it takes; its models say which model does each.
+    edit_modes: ClassVar[frozenset[str]] = frozenset()
     # Polling: first look after `first_poll_delay`, then every `poll_interval`
     # growing by `backoff` up to `max_poll_interval`; give up after `deadline`.
     first_poll_delay: ClassVar[float] = 5.0
@@ -202,6 +238,13 @@ class Provider:
 
     def removal_refusal(self, source: RemovalSource) -> str:
         """Why this provider cannot remove objects from that video, or "" when it can."""
+        return ""
+
+    def edit_refusal(self, mode: str, source: EditSource) -> str:
+        """Why this provider cannot make that edit (extend, reshoot, insert) of that
+        video, or "" when it can."""
+        if mode not in self.edit_modes:
+            return f"{self.label} cannot {mode} videos."
         return ""
 
     # Remote providers.

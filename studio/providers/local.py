@@ -16,8 +16,20 @@ from django.conf import settings
 
 from studio.providers.base import ModelSpec, ProgressCallback, Provider, Removal, SubmitRequest
 
-MODES = frozenset(
-    {"text2video", "img2video", "ingredients2video", "removal", "upscale", "gif", "scene_export"}
+EDITS = frozenset({"extend", "reshoot", "insert"})
+MODES = (
+    frozenset(
+        {
+            "text2video",
+            "img2video",
+            "ingredients2video",
+            "removal",
+            "upscale",
+            "gif",
+            "scene_export",
+        }
+    )
+    | EDITS
 )
 DEFAULT_DURATION = 8
 DEFAULT_SEED = 0
@@ -28,12 +40,15 @@ DRAFT = ModelSpec(
     modes=MODES,
     aspect_ratios=("16:9", "9:16"),
     durations=(4, 6, 8),
-    image_counts={"img2video": (1, 2), "ingredients2video": (1, 3)},
+    # An insertion may show a reference image; without one it shows the prompt.
+    image_counts={"img2video": (1, 2), "ingredients2video": (1, 3), "insert": (0, 1)},
     cost=0,
     note=(
         "Runs on this server with no key and no network. Generated clips are drafts built "
         "from the prompt and images (typeset prompt, camera moves, flow transitions), not "
-        "AI video; removal, upscale and GIF are real edits that work on any video."
+        "AI video; removal, upscale and GIF are real edits that work on any video; extend, "
+        "reshoot and insert are drafts of theirs (a continued camera move, a virtual "
+        "camera, a pasted image or typeset prompt)."
     ),
 )
 
@@ -51,6 +66,8 @@ class LocalProvider(Provider):
         hint="Fills the painted region in every frame, on this server.",
         disabled_reason="The local engine is turned off on this Studio.",
     )
+    # Drafts of every edit, on any video (no upstream id needed).
+    edit_modes = EDITS
 
     def is_configured(self) -> bool:
         return bool(getattr(settings, "STUDIO_LOCAL_ENGINE", True))
@@ -109,6 +126,21 @@ class LocalProvider(Provider):
                 if request.mask_path is None:
                     raise EngineError("Object removal needs a mask.")
                 engine.remove_object(source.path, request.mask_path, dest, progress)
+            elif mode == "extend":
+                engine.extend(source.path, request.prompt, dest, progress)
+            elif mode == "reshoot":
+                engine.reshoot(
+                    source.path, str(request.params.get("motion_type", "")), dest, progress
+                )
+            elif mode == "insert":
+                engine.insert_object(
+                    source.path,
+                    request.prompt,
+                    dest,
+                    progress,
+                    mask=request.mask_path,
+                    image=request.images[0].path if request.images else None,
+                )
             elif mode == "upscale":
                 engine.upscale(source.path, str(request.params.get("target", "")), dest, progress)
             else:

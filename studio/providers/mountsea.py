@@ -24,6 +24,8 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from studio.providers.base import (
+    MOTION_TYPES,
+    EditSource,
     ModelSpec,
     PollResult,
     ProviderError,
@@ -42,19 +44,28 @@ from studio.providers.http import (
 
 GENERATE_PATH = "/gemini/video/generate"
 REMOVE_PATH = "/gemini/video/object/remove"
+EXTEND_PATH = "/gemini/video/extend"
+RESHOOT_PATH = "/gemini/video/reshoot"
+INSERT_PATH = "/gemini/video/object/insert"
 RESULT_PATH = "/gemini/task/result"
 
 REMOVAL_MODEL = "object_remove"
+RESHOOT_MODEL = "reshoot"
+INSERT_MODEL = "object_insert"
 INGREDIENTS_MODEL = "veo31_fast_ingredients"
+# "only VEO 3.1 series supported for extend" (contracts §1.4).
+EXTEND_MODELS = ("veo31_fast", "veo31_quality")
+MOTION_PREFIX = "RESHOOT_MOTION_TYPE_"
 
 _T2V_I2V = {"text2video": (0, 0), "img2video": (1, 2)}
 
 
 def _generation_model(name: str, label: str, cost: int, note: str = "") -> ModelSpec:
+    extend = {"extend"} if name in EXTEND_MODELS else set()
     return ModelSpec(
         name=name,
         label=label,
-        modes=frozenset(_T2V_I2V),
+        modes=frozenset(_T2V_I2V) | extend,
         image_counts=dict(_T2V_I2V),
         cost=cost,
         note=note,
@@ -85,6 +96,22 @@ MODELS: tuple[ModelSpec, ...] = (
         aspect_ratios=(),
         cost=40,
         note="Removes the masked object from a video this gateway made.",
+    ),
+    ModelSpec(
+        name=RESHOOT_MODEL,
+        label="Reshoot",
+        modes=frozenset({"reshoot"}),
+        aspect_ratios=(),
+        cost=40,
+        note="Re-renders a video this gateway made through another camera move.",
+    ),
+    ModelSpec(
+        name=INSERT_MODEL,
+        label="Object insertion",
+        modes=frozenset({"insert"}),
+        aspect_ratios=(),
+        cost=40,
+        note="Adds the described object to a video this gateway made.",
     ),
 )
 _MODELS_BY_NAME = {spec.name: spec for spec in MODELS}
@@ -207,14 +234,37 @@ class MountseaProvider(GatewayProvider):
     def models(self) -> tuple[ModelSpec, ...]:
         return MODELS
 
+    edit_modes = frozenset({"extend", "reshoot", "insert"})
+
     def removal_refusal(self, source: RemovalSource) -> str:
-        # The edit endpoints take Mountsea's own mediaId (contracts §1.4).
+        return self._refusal("remove objects from", "removal", source)
+
+    def edit_refusal(self, mode: str, source: EditSource) -> str:
+        if mode == "extend":
+            if source.made_by != self.name:
+                return (
+                    "Mountsea can only extend videos it made itself; this one was made elsewhere."
+                )
+            # Extended videos can be extended again (contracts §1.4); the
+            # documented example sends a task id, so that stands in for a mediaId.
+            if not (source.media_id or source.task_id):
+                return "Mountsea did not report an id for this video, which extend needs."
+            return ""
+        if mode == "reshoot":
+            return self._refusal("reshoot", "a reshoot", source)
+        if mode == "insert":
+            return self._refusal("insert objects into", "insertion", source)
+        return super().edit_refusal(mode, source)
+
+    def _refusal(self, verb: str, noun: str, source: EditSource) -> str:
+        # These endpoints take Mountsea's own mediaId and refuse extended videos
+        # (contracts §1.4).
         if source.made_by != self.name:
             return "Mountsea can only edit videos it made itself; this one was made elsewhere."
         if source.extended:
-            return "Mountsea cannot remove objects from extended videos."
+            return f"Mountsea cannot {verb} extended videos."
         if not source.media_id:
-            return "Mountsea did not report this video's mediaId, which removal needs."
+            return f"Mountsea did not report this video's mediaId, which {noun} needs."
         return ""
 
     # -- submit ----------------------------------------------------------------
@@ -233,6 +283,12 @@ class MountseaProvider(GatewayProvider):
             )
         if request.mode == "removal":
             return REMOVE_PATH, self._removal_body(request)
+        if request.mode == "extend":
+            return EXTEND_PATH, self._extend_body(request)
+        if request.mode == "reshoot":
+            return RESHOOT_PATH, self._reshoot_body(request)
+        if request.mode == "insert":
+            return INSERT_PATH, self._insert_body(request)
         if not request.prompt.strip():
             raise self._invalid("Mountsea needs a prompt")
         if request.aspect_ratio not in spec.aspect_ratios:
@@ -287,6 +343,40 @@ class MountseaProvider(GatewayProvider):
             "imageMask": _mask_base64(request.mask_path),
             "prompt": request.prompt,
         }
+
+    def _media_id(self, request: SubmitRequest, what: str) -> str:
+        source = request.source_video
+        if source is None or not source.media_id:
+            raise self._invalid(f"{what} needs a video made by Mountsea (its mediaId is unknown)")
+        return source.media_id
+
+    def _extend_body(self, request: SubmitRequest) -> dict[str, Any]:
+        source = request.source_video
+        video_id = source.media_id or source.task_id if source is not None else ""
+        if not video_id:
+            raise self._invalid("extend needs a video made by Mountsea (its id is unknown)")
+        body: dict[str, Any] = {"videoId": video_id, "model": request.model}
+        if request.prompt.strip():
+            body["prompt"] = request.prompt
+        return body
+
+    def _reshoot_body(self, request: SubmitRequest) -> dict[str, Any]:
+        motion = str(request.params.get("motion_type", ""))
+        if motion not in MOTION_TYPES:
+            raise self._invalid(f"Mountsea has no camera move {motion!r}")
+        return {
+            "videoId": self._media_id(request, "a reshoot"),
+            "motionType": MOTION_PREFIX + motion,
+        }
+
+    def _insert_body(self, request: SubmitRequest) -> dict[str, Any]:
+        video_id = self._media_id(request, "object insertion")
+        if not request.prompt.strip():
+            raise self._invalid("object insertion needs a prompt saying what to insert")
+        body: dict[str, Any] = {"videoId": video_id, "prompt": request.prompt}
+        if request.mask_path is not None:
+            body["imageMask"] = _mask_base64(request.mask_path)
+        return body
 
     def submit(self, request: SubmitRequest) -> Submission:
         path, body = self.build_body(request)

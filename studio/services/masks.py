@@ -148,7 +148,7 @@ def refusal(video: Video) -> str:
 
 
 def _is_extension(job: Job) -> bool:
-    # Extend is not one of Studio's modes yet; gateways record it in params.
+    # Older gateway jobs recorded an extension in params rather than as the mode.
     return job.mode == "extend" or (job.params or {}).get("action") == "extend"
 
 

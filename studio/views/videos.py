@@ -11,24 +11,31 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from studio import presenters
 from studio.forms.videos import (
     ActionForm,
+    EditForm,
+    ExtendForm,
     FavouriteForm,
     FrameForm,
     GifForm,
+    InsertForm,
     ReportForm,
+    ReshootForm,
     UpscaleForm,
 )
 from studio.jobs.actions import JobActionError, rerun_job
 from studio.jobs.create import JobRequestError, create_job
 from studio.models import Favourite, Job, Mode, Video, VideoKind
 from studio.providers import registry
+from studio.providers.base import MOTION_TYPES
 from studio.services import creator, library, moderation
+from studio.services import edits as edit_service
 from studio.services import gallery as gallery_service
+from studio.services import masks as mask_service
 from studio.typing import AuthedRequest
 from studio.views.access import can_edit, get_video_for_member
 
@@ -82,7 +89,60 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "action_form": ActionForm(),
         "is_removal": bool(job and job.mode == Mode.REMOVAL),
         "derived_cards": presenters.cards(_derived_jobs(request, video), can_edit=editable),
+        **_edit_context(video, editable),
     }
+
+
+def _edit_context(video: Video, editable: bool) -> dict[str, Any]:
+    """The three edit panels: each route with its cost, or why the video cannot take it.
+
+    The edits' live cards are among the cards of everything made from the video."""
+    panels = {}
+    if editable and video.kind == VideoKind.VIDEO:
+        for mode in edit_service.EDITS:
+            found = edit_service.routes(video, mode)
+            chosen = edit_service.default_route(video, mode)
+            panels[str(mode)] = {
+                "routes": [
+                    {
+                        "route": route,
+                        "cost": presenters.credit_words(route.cost) if route.cost else "free",
+                        "where": "on a gateway" if route.remote else "on this server, offline",
+                        "checked": chosen is not None and route.value == chosen.value,
+                    }
+                    for route in found
+                ],
+                "open": chosen is not None,
+                "reason": "" if chosen is not None else _closed_reason(found),
+                "limits": _model_limits(mode),
+            }
+    return {
+        "edit_panels": panels,
+        "motion_form": ReshootForm(),
+        "insert_form": InsertForm(video=video),
+        "extend_form": ExtendForm(),
+    }
+
+
+def _model_limits(mode: str) -> list[str]:
+    """For each provider that does `mode` with only some of its models, which ones."""
+    notes = []
+    for provider in registry.enabled_providers():
+        if mode not in provider.edit_modes:
+            continue
+        generators = [spec for spec in provider.models() if Mode.TEXT2VIDEO in spec.modes]
+        able = [spec.label for spec in generators if mode in spec.modes]
+        if able and len(able) < len(generators):
+            verb = Mode(mode).label.lower()
+            notes.append(
+                f"{provider.label}: {verb} needs {' or '.join(able)}; other models cannot."
+            )
+    return notes
+
+
+def _closed_reason(found: list[edit_service.EditRoute]) -> str:
+    reasons = sorted({route.reason for route in found} - {""})
+    return " ".join(reasons) or "No provider on this Studio offers it."
 
 
 @require_safe
@@ -237,3 +297,125 @@ def video_report(request: AuthedRequest, video_id: UUID) -> HttpResponse:
     else:
         messages.success(request, "Thank you. The moderators will look at this video.")
     return redirect("video_detail", video_id=video.public_id)
+
+
+# Extend, reshoot, insert: each stays on the video's page, where its card runs.
+
+
+def _problems(exc: Exception) -> list[str]:
+    if isinstance(exc, JobRequestError):
+        return [m for field_messages in exc.errors.values() for m in field_messages]
+    return [str(exc)]
+
+
+def _edit_refused(request: AuthedRequest, video: Video, problems: list[str]) -> HttpResponse:
+    for problem in problems:
+        messages.error(request, problem)
+    return redirect(reverse("video_detail", args=[video.public_id]) + "#edits")
+
+
+def _form_problems(form: EditForm) -> list[str]:
+    return [str(m) for field_messages in form.errors.values() for m in field_messages]
+
+
+def _start(request: AuthedRequest, video: Video, form: EditForm, mode: str, **fields: Any) -> Job:
+    """The edit's job; JobRequestError or EditError when it cannot start."""
+    provider, model = form.cleaned_data["route"]
+    return edit_service.submit_edit(
+        video=video,
+        user=request.user,
+        mode=mode,
+        provider=provider,
+        model=model,
+        idempotency_key=form.cleaned_data["idempotency_key"],
+        **fields,
+    )
+
+
+@require_POST
+def video_extend(request: AuthedRequest, video_id: UUID) -> HttpResponse:
+    video = get_video_for_member(request, video_id, edit=True)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        return _edit_refused(request, video, _form_problems(form))
+    try:
+        job = _start(request, video, form, Mode.EXTEND, prompt=form.cleaned_data["prompt"])
+    except (JobRequestError, edit_service.EditError) as exc:
+        return _edit_refused(request, video, _problems(exc))
+    return _edit_made(request, video, job, f"Extending on {presenters.model_label(job)}.")
+
+
+@require_POST
+def video_reshoot(request: AuthedRequest, video_id: UUID) -> HttpResponse:
+    video = get_video_for_member(request, video_id, edit=True)
+    form = ReshootForm(request.POST)
+    if not form.is_valid():
+        return _edit_refused(request, video, _form_problems(form))
+    motion = form.cleaned_data["motion_type"]
+    try:
+        job = _start(request, video, form, Mode.RESHOOT, params={"motion_type": motion})
+    except (JobRequestError, edit_service.EditError) as exc:
+        return _edit_refused(request, video, _problems(exc))
+    return _edit_made(request, video, job, f"Reshooting: {MOTION_TYPES[motion].lower()}.")
+
+
+@require_http_methods(["GET", "POST"])
+def video_insert(request: AuthedRequest, video_id: UUID) -> HttpResponse:
+    """GET: the painter in insert mode. POST: an insertion, from it or from the video page
+    (errors go back where the form was)."""
+    video = get_video_for_member(request, video_id, edit=True)
+    from_painter = request.POST.get("from") == "painter"
+    form = InsertForm(request.POST or None, video=video)
+    if request.method == "POST":
+        problems = [] if form.is_valid() else _form_problems(form)
+        if not problems:
+            try:
+                job = _start(
+                    request,
+                    video,
+                    form,
+                    Mode.INSERT,
+                    prompt=form.cleaned_data["prompt"],
+                    mask=form.normalized,
+                    image=form.cleaned_data["image"],
+                )
+            except (JobRequestError, edit_service.EditError) as exc:
+                problems = _problems(exc)
+                for problem in problems:
+                    form.add_error(None, problem)
+            else:
+                return _edit_made(request, video, job, "Inserting the object.")
+        if not from_painter:
+            return _edit_refused(request, video, problems)
+    return _insert_painter(request, video, form)
+
+
+def _insert_painter(request: AuthedRequest, video: Video, form: InsertForm) -> HttpResponse:
+    reason = edit_service.refusal(video)
+    geometry = None
+    if not reason:
+        try:
+            geometry = mask_service.probe(video)
+        except mask_service.MaskError as exc:
+            reason = str(exc)
+    if reason or geometry is None:
+        return render(request, "studio/painter.html", {"video": video, "refusal": reason})
+    chosen = edit_service.default_route(video, Mode.INSERT)
+    return render(
+        request,
+        "studio/painter.html",
+        {
+            "video": video,
+            "geometry": geometry,
+            "form": form,
+            "insert": True,
+            "insert_routes": [
+                {
+                    "route": route,
+                    "cost": presenters.credit_words(route.cost) if route.cost else "free",
+                    "checked": chosen is not None and route.value == chosen.value,
+                }
+                for route in edit_service.routes(video, Mode.INSERT)
+            ],
+        },
+    )

@@ -47,7 +47,12 @@ def test_local_offers_one_free_offline_draft_model_for_every_mode() -> None:
         "upscale",
         "gif",
         "scene_export",
+        "extend",
+        "reshoot",
+        "insert",
     }
+    assert LocalProvider.edit_modes == {"extend", "reshoot", "insert"}
+    assert spec.images_for("insert") == (0, 1)
     assert spec.aspect_ratios == ("16:9", "9:16")
     assert spec.durations == (4, 6, 8)
     assert spec.images_for("img2video") == (1, 2)
@@ -127,7 +132,8 @@ def test_edits_get_the_source_video_mask_and_params(calls: list[Any], tmp_path: 
     ("request_fields", "message"),
     [
         ({"mode": "removal"}, "needs a source video"),
-        ({"mode": "extend"}, "cannot do"),
+        ({"mode": "lipsync"}, "cannot do"),
+        ({"mode": "extend"}, "needs a source video"),
         ({"mode": "gif", "params": {"fps": "fast"}}, "whole number"),
     ],
 )

@@ -212,3 +212,55 @@ def test_a_local_render_longer_than_the_task_timeout_runs_once_to_the_end(
 
     tasks = Task.objects.filter(func="studio.tasks.submit_job")
     assert tasks.exists() and not tasks.filter(success=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "step", "outcome"),
+    [
+        ("extend", "during_create", UNKNOWN_OUTCOME),
+        ("extend", "during_poll", {Status.SUCCEEDED}),
+        ("reshoot", "after_create", UNKNOWN_OUTCOME),
+        ("insert", "during_poll", {Status.SUCCEEDED}),
+    ],
+)
+def test_killing_the_worker_during_an_edit_never_sends_it_twice(
+    cast: Cast,
+    gateway: SandboxHandle,
+    start_worker: Any,
+    mode: str,
+    step: str,
+    outcome: set[str],
+) -> None:
+    from studio.services import edits
+    from tests.factories import mountsea_video
+
+    source = mountsea_video(cast.project, cast.editor)
+    before = gateway.creates
+    fields: dict[str, Any] = {
+        "extend": {"provider": "mountsea", "model": "veo31_fast"},
+        "reshoot": {"provider": "mountsea", "model": "reshoot", "params": {"motion_type": "UP"}},
+        "insert": {"provider": "mountsea", "model": "object_insert", "prompt": "a kite"},
+    }[mode]
+    if step == "during_create":
+        gateway.arm("create", "read_timeout=30")
+        first = start_worker()
+    else:
+        first = start_worker(pause=step)
+    job = edits.submit_edit(video=source, user=cast.editor, mode=mode, **fields)
+    if step == "during_create":
+        deadline = time.monotonic() + 30
+        while gateway.creates < before + 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    else:
+        first.wait_for(f"test pause at {step}")
+    first.kill()
+
+    start_worker()
+    job = _wait_status(job, DONE)
+    assert job.status in outcome, list(job.events.values_list("reason", flat=True))
+    time.sleep(2)
+    job.refresh_from_db()
+    assert job.status in outcome
+    assert gateway.creates - before == 1
+    if job.status == Status.SUCCEEDED:
+        assert Video.objects.get(job=job).parent == source

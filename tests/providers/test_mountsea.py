@@ -61,7 +61,7 @@ def test_the_provider_reads_its_configuration_from_settings(settings) -> None:
     assert not provider.is_configured()
 
 
-def test_the_seven_documented_models_and_removal_are_offered() -> None:
+def test_the_seven_documented_models_and_the_edits_are_offered() -> None:
     specs = {spec.name: spec for spec in MountseaProvider(api_key="k").models()}
     assert set(specs) == {
         "veo2_fast",
@@ -72,8 +72,13 @@ def test_the_seven_documented_models_and_removal_are_offered() -> None:
         "veo31_quality",
         "veo31_fast_ingredients",
         "object_remove",
+        "reshoot",
+        "object_insert",
     }
-    assert specs["veo31_fast"].modes == {"text2video", "img2video"}
+    assert specs["veo31_fast"].modes == {"text2video", "img2video", "extend"}
+    assert specs["veo3_fast"].modes == {"text2video", "img2video"}
+    assert specs["reshoot"].modes == {"reshoot"}
+    assert specs["object_insert"].modes == {"insert"}
     assert specs["veo31_fast"].images_for("img2video") == (1, 2)
     assert specs["veo31_fast_ingredients"].modes == {"ingredients2video"}
     assert specs["veo31_fast_ingredients"].images_for("ingredients2video") == (1, 3)

@@ -74,6 +74,11 @@
     this.H = parseInt(root.dataset.height, 10);
     this.duration = parseFloat(root.dataset.duration) || 0;
     this.fps = parseFloat(root.dataset.fps) || 24;
+    // Insert mode: the mask may be left empty (the provider then places the
+    // object), white means "put it here", and the routes are "route" radios.
+    this.maskOptional = root.hasAttribute("data-mask-optional");
+    this.markWord = root.dataset.markWord || "removal";
+    this.routeInputs = 'input[name="' + (root.dataset.routeField || "provider") + '"]';
     this.q = function (sel) { return root.querySelector(sel); };
     this.viewport = this.q("[data-viewport]");
     this.stage = this.q("[data-stage]");
@@ -199,7 +204,7 @@
       this.form.querySelectorAll("[data-reuse]").forEach(function (radio) {
         radio.addEventListener("change", function () { if (radio.checked) self.loadEarlier(radio); });
       });
-      this.form.querySelectorAll('input[name="provider"]').forEach(function (radio) {
+      this.form.querySelectorAll(this.routeInputs).forEach(function (radio) {
         radio.addEventListener("change", function () { self.updateSubmit(); });
       });
       var upload = this.form.querySelector("[data-import]");
@@ -751,7 +756,7 @@
     var text;
     if (!white) text = "Nothing painted yet.";
     else if (this.coverage >= MAX_COVERAGE) text = "The mask covers the whole frame: erase or invert it.";
-    else text = (this.coverage * 100).toFixed(this.coverage < 0.01 ? 2 : 1) + " % of the frame marked for removal.";
+    else text = (this.coverage * 100).toFixed(this.coverage < 0.01 ? 2 : 1) + " % of the frame marked for " + this.markWord + ".";
     this.say(message ? message + ". " + text : text);
     this.updateSubmit();
   };
@@ -767,14 +772,14 @@
     var submit = this.form.querySelector("[data-submit]");
     var help = this.form.querySelector("[data-submit-help]");
     var why = "";
-    var routes = this.form.querySelectorAll('input[name="provider"]');
+    var routes = this.form.querySelectorAll(this.routeInputs);
     var open = Array.prototype.filter.call(routes, function (r) { return !r.disabled; });
-    if (routes.length && !open.length) why = "No removal route is available for this video (see above).";
-    else if (routes.length && !this.form.querySelector('input[name="provider"]:checked')) why = "Choose where the removal runs.";
-    else if (!this.coverage) why = "Paint over the object first: an empty mask cannot be sent.";
+    if (routes.length && !open.length) why = "No route is available for this video (see above).";
+    else if (routes.length && !this.form.querySelector(this.routeInputs + ":checked")) why = "Choose where it runs.";
+    else if (!this.coverage && !this.maskOptional) why = "Paint over the object first: an empty mask cannot be sent.";
     else if (this.coverage >= MAX_COVERAGE) why = "The mask covers the whole frame.";
     // A route that tracks from the first frame says so (and why) on its radio.
-    var chosen = this.form.querySelector('input[name="provider"]:checked');
+    var chosen = this.form.querySelector(this.routeInputs + ":checked");
     if (!why && chosen && chosen.hasAttribute("data-first-frame-only") && this.frameSeconds > 0) {
       why = chosen.getAttribute("data-first-frame-message") || "Paint on the first frame for this route.";
     }
@@ -822,7 +827,7 @@
     this.form.querySelectorAll("[data-reuse]").forEach(function (r) { if (r !== reuse) r.checked = false; });
     this.form.elements.frame_seconds.value = this.frameSeconds.toFixed(3);
     if (submit) submit.disabled = true;
-    if (reuse) {
+    if (reuse || (this.maskOptional && !this.coverage)) {
       this.form.elements.mask_data.value = "";
       if (submit) submit.textContent = "Sending…";
       return;
