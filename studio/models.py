@@ -232,7 +232,9 @@ class Job(models.Model):
         "Mask", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
     )
     cost_credits = models.PositiveIntegerField(default=0)
-    idempotency_key = models.UUIDField(null=True, blank=True, unique=True)
+    # Unique per team (constraint below): a key another team happened to use
+    # must not collide with this team's (it gave a 500 when it was global).
+    idempotency_key = models.UUIDField(null=True, blank=True)
 
     upstream_id = models.CharField(max_length=200, blank=True)
     upstream_status = models.CharField(max_length=60, blank=True)
@@ -259,6 +261,9 @@ class Job(models.Model):
                 fields=["provider", "upstream_id"],
                 condition=~Q(upstream_id=""),
                 name="job_unique_upstream_id",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"], name="job_unique_team_idempotency_key"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in Status]), name="job_status_valid"

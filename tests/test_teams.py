@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from studio.models import Membership, Role, Team
+from studio.services import teams as team_service
 from tests import factories
 from tests.conftest import Cast
 
@@ -163,3 +164,11 @@ def test_team_page_lists_members_for_every_member(cast: Cast, client: Client) ->
     page = client.get(f"/teams/{cast.team.public_id}/").content.decode()
     assert "olivia" in page and "eddie" in page and "vera" in page
     assert "Add a member" not in page
+
+
+def test_removing_a_member_who_is_already_gone_is_a_clear_message(cast: Cast) -> None:
+    # Two clicks (or two owners) at once: the second found no row and was a 500.
+    member = _member(cast, cast.viewer)
+    team_service.remove_member(member)
+    with pytest.raises(team_service.TeamError, match="no longer in"):
+        team_service.remove_member(member)

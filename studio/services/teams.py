@@ -86,7 +86,9 @@ def change_role(membership: Membership, role: str) -> Membership:
         raise TeamError("Choose one of the listed roles.")
     with transaction.atomic():
         owners = _lock_owners(membership.team)
-        current = Membership.objects.get(pk=membership.pk)
+        current = Membership.objects.filter(pk=membership.pk).first()
+        if current is None:
+            raise TeamError(f"{membership.user.get_username()} is no longer in {membership.team}.")
         if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
             raise TeamError("A team needs at least one owner: make someone else owner first.")
         current.role = role
@@ -97,7 +99,10 @@ def change_role(membership: Membership, role: str) -> Membership:
 def remove_member(membership: Membership) -> None:
     with transaction.atomic():
         owners = _lock_owners(membership.team)
-        current = Membership.objects.get(pk=membership.pk)
+        current = Membership.objects.filter(pk=membership.pk).first()
+        if current is None:
+            # A second click, or another owner, got there first.
+            raise TeamError(f"{membership.user.get_username()} is no longer in {membership.team}.")
         if current.role == Role.OWNER and owners <= 1:
             raise TeamError("A team needs at least one owner: make someone else owner first.")
         current.delete()
