@@ -344,6 +344,7 @@ LOGGING = {
         "django-q": {"level": "WARNING"},
         "django_q": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },
 }

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from studio.models import (
     Favourite,
+    Invitation,
     Job,
     JobEvent,
     JobInput,
@@ -14,6 +15,7 @@ from studio.models import (
     Prompt,
     ReferenceImage,
     Report,
+    ShareLink,
     Team,
     Video,
     WorkerHeartbeat,
@@ -220,3 +222,26 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="Reason")
     def short_reason(self, obj: Report) -> str:
         return obj.reason[:80]
+
+
+# -- Members: invitations and share links -------------------------------------------
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["team", "username", "email", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["team__name", "username", "email"]
+    list_select_related = ["team"]
+    raw_id_fields = ["team", "invitee", "invited_by", "accepted_by"]
+    exclude = ["token"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["video", "team", "created_by", "created_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["team__name", "video__public_id"]
+    list_select_related = ["video", "team", "created_by"]
+    raw_id_fields = ["video", "team", "created_by"]
+    exclude = ["token"]

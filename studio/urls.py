@@ -44,7 +44,16 @@ urlpatterns = [
     path("teams/", teams.team_list, name="team_list"),
     path("teams/<uuid:team_id>/", teams.team_detail, name="team_detail"),
     path("teams/switch/", teams.team_switch, name="team_switch"),
-    path("teams/<uuid:team_id>/members/", teams.member_add, name="member_add"),
+    path("teams/<uuid:team_id>/leave/", teams.team_leave, name="team_leave"),
+    path("teams/<uuid:team_id>/invitations/", teams.invitation_create, name="invitation_create"),
+    path(
+        "teams/<uuid:team_id>/invitations/<uuid:invitation_id>/revoke/",
+        teams.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", teams.invitation_detail, name="invitation_detail"),
+    path("invitations/<str:token>/accept/", teams.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/decline/", teams.invitation_decline, name="invitation_decline"),
     path(
         "teams/<uuid:team_id>/members/<uuid:member_id>/role/",
         teams.member_role,
