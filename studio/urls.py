@@ -13,6 +13,7 @@ from studio.views import (
     masks,
     media,
     projects,
+    sharing,
     signed,
     teams,
     videos,
@@ -93,6 +94,12 @@ urlpatterns = [
     path("videos/<uuid:video_id>/upscale/", videos.video_upscale, name="video_upscale"),
     path("videos/<uuid:video_id>/gif/", videos.video_gif, name="video_gif"),
     path("videos/<uuid:video_id>/report/", videos.video_report, name="video_report"),
+    # Share links: editors make and revoke them; the token alone opens the video
+    path("videos/<uuid:video_id>/share/", sharing.share_create, name="share_create"),
+    path("videos/<uuid:video_id>/share/revoke/", sharing.share_revoke, name="share_revoke"),
+    path("s/v/<str:token>/", sharing.shared_page, name="shared_page"),
+    path("s/v/<str:token>/file", sharing.shared_file, name="shared_file"),
+    path("s/v/<str:token>/poster", sharing.shared_poster, name="shared_poster"),
     # Media delivery: membership-checked, byte ranges, conditional requests
     path("files/videos/<uuid:video_id>/file", media.video_file, name="media_video"),
     path("files/videos/<uuid:video_id>/poster", media.video_poster, name="media_poster"),
