@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from tests import factories
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,20 @@ def test_a_150_mb_upload_is_refused_at_once_over_http(live_server: Any) -> None:
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"Studio accepts up to" in answer
     assert elapsed < 5
+
+
+def test_the_page_head_holds_no_stray_template_text(client: Client) -> None:
+    head = client.get("/accounts/login/").content.decode().split("</head>")[0]
+    assert "{#" not in head and "#}" not in head
+
+
+def test_job_pages_and_polls_do_not_show_the_sequential_job_id(cast: Cast) -> None:
+    # The per-card view with an ETag of the row id is gone; polls carry a hash.
+    job = factories.make_job(cast.project, cast.editor)
+    client = cast.client_for(cast.editor)
+    for response in [
+        client.get(f"/jobs/{job.public_id}/"),
+        client.get("/jobs/updates/", {"card": f"{job.public_id}.00000000"}),
+    ]:
+        assert response.status_code in (200, 204, 286)
+        assert not response.has_header("ETag")

@@ -290,3 +290,14 @@ def test_removing_a_member_who_is_already_gone_is_a_clear_message(cast: Cast) ->
     team_service.remove_member(member)
     with pytest.raises(team_service.TeamError, match="no longer in"):
         team_service.remove_member(member)
+
+
+def test_an_invitation_of_another_team_cannot_be_revoked_through_this_one(cast: Cast) -> None:
+    theirs = factories.personal_team(cast.outsider)
+    invitation = team_service.invite(theirs, cast.outsider, "nina", Role.VIEWER)
+    client = cast.client_for(cast.owner)
+    ours = f"/teams/{cast.team.public_id}/invitations/{invitation.public_id}/revoke/"
+    assert client.post(ours).status_code == 404
+    direct = f"/teams/{theirs.public_id}/invitations/{invitation.public_id}/revoke/"
+    assert client.post(direct).status_code == 404
+    assert team_service.is_pending(invitation)
