@@ -301,6 +301,14 @@ STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 5, minimum=1)
 STUDIO_POLL_THREADS = env_int("STUDIO_POLL_THREADS", 8, minimum=1)
 STUDIO_DOWNLOAD_LEASE = env_int("STUDIO_DOWNLOAD_LEASE", 300, minimum=1)
 
+# Moderation (issue 11). The prompt blocklist is entries separated by newlines
+# or ";"; an entry written /like this/ is a regular expression, any other a
+# whole word; staff add more in the review queue. Media responses may be kept
+# by the browser this many seconds, so hidden media does not linger.
+STUDIO_PROMPT_BLOCKLIST = env_str("STUDIO_PROMPT_BLOCKLIST")
+STUDIO_REPORTS_PER_HOUR = env_int("STUDIO_REPORTS_PER_HOUR", 10, minimum=1)
+STUDIO_MEDIA_MAX_AGE = env_int("STUDIO_MEDIA_MAX_AGE", 300, minimum=0)
+
 # django-q2. The job row, not the broker, is the retry mechanism: a lost or
 # repeated message costs one idempotent sweep, never a double submission.
 BROKER_URL = env_str("STUDIO_BROKER_URL")

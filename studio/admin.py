@@ -4,11 +4,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from studio.models import (
+    AuditEvent,
+    BlocklistHit,
+    BlocklistRule,
     Favourite,
     Invitation,
     Job,
     JobEvent,
     JobInput,
+    LedgerEntry,
     Mask,
     Membership,
     Project,
@@ -17,6 +21,7 @@ from studio.models import (
     Report,
     ShareLink,
     Team,
+    TeamBudget,
     Video,
     WorkerHeartbeat,
 )
@@ -245,3 +250,67 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_select_related = ["video", "team", "created_by"]
     raw_id_fields = ["video", "team", "created_by"]
     exclude = ["token"]
+
+
+# Append-only records: readable here, never added, changed or deleted.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# Moderation and audit (issue 11). The audit trail is read-only here as everywhere.
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "team"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "action", "object_id"]
+    list_select_related = ["team"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(BlocklistRule)
+class BlocklistRuleAdmin(admin.ModelAdmin):
+    list_display = ["pattern", "is_regex", "active", "note", "created_at"]
+    list_filter = ["active", "is_regex"]
+    search_fields = ["pattern", "note"]
+    readonly_fields = ["created_by", "created_at"]
+
+
+@admin.register(BlocklistHit)
+class BlocklistHitAdmin(admin.ModelAdmin):
+    list_display = ["matched", "team", "user", "created_at", "resolved_at"]
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["matched", "prompt_text"]
+    list_select_related = ["team", "user"]
+    readonly_fields = ["team", "user", "prompt_text", "matched", "created_at"]
+
+
+# Credit ledger: read-only here. Budgets change on the team's ledger page, which
+# records every change as an adjustment; entries are never changed at all.
+
+
+@admin.register(TeamBudget)
+class TeamBudgetAdmin(ReadOnlyAdmin):
+    list_display = ["team", "kind", "balance", "monthly_allowance", "period_used", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["team__name"]
+    list_select_related = ["team"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "team", "kind", "credits", "member", "job", "note"]
+    list_filter = ["kind"]
+    search_fields = ["team__name", "member__username", "job__public_id", "note"]
+    list_select_related = ["team", "member", "job"]
+    date_hierarchy = "created_at"

@@ -236,6 +236,23 @@ class Job(models.Model):
     # Unique per team (constraint below): a key another team happened to use
     # must not collide with this team's (it gave a 500 when it was global).
     idempotency_key = models.UUIDField(null=True, blank=True)
+    rerun_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reruns",
+        help_text="The job this one ran again (Run again, Retry): moderation follows it.",
+    )
+    hidden_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when its video or an ancestor was hidden."
+    )
+    hidden_root = models.ForeignKey(
+        "Video", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When staff reviewed a safety block."
+    )
 
     upstream_id = models.CharField(max_length=200, blank=True)
     upstream_status = models.CharField(max_length=60, blank=True)
@@ -358,6 +375,14 @@ class Video(models.Model):
         max_length=200, blank=True, help_text="The provider's id for editing this video upstream."
     )
     hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_root = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The video staff hid that withholds this one (itself when hidden directly).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -435,13 +460,66 @@ class Report(models.Model):
     reason = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["resolved_at", "-created_at"]),
+            models.Index(fields=["reporter", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report on {self.video_id}"
+
+
+# Moderation and audit (issue 11): prompt blocklist, its hits, the audit trail.
+
+
+class BlocklistRule(models.Model):
+    """A word or a regular expression that a prompt may not contain; staff edit these."""
+
+    pattern = models.CharField(max_length=200)
+    is_regex = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self) -> str:
+        return f"/{self.pattern}/" if self.is_regex else self.pattern
+
+
+class BlocklistHit(models.Model):
+    """A submit the prompt blocklist refused, for the review queue."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="blocklist_hits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    prompt_text = models.TextField()
+    matched = models.CharField(max_length=200, help_text="The rule that matched.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["resolved_at", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"Report on {self.video_id}"
+        return f"Blocklist hit {self.matched!r}"
 
 
 # -- Members: invitations and share links ------------------------------------------
@@ -525,3 +603,124 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"Share link to {self.video_id}"
+        return f"Blocklist hit {self.matched!r}"
+
+
+class AuditEvent(models.Model):
+    """One state-changing action: append-only (saving an existing row raises)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["action", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Audit events are append-only.")
+
+
+# Credit ledger: budgets and an append-only ledger (issue 11). Changed only by
+# `studio.jobs.ledger` (reserve, settle, release) and `studio.services.ledger`
+# (budget settings and owners' adjustments).
+
+
+class BudgetKind(models.TextChoices):
+    MONTHLY = "monthly", "A monthly allowance"
+    BALANCE = "balance", "A one-off balance"
+
+
+class TeamBudget(models.Model):
+    """What a team may spend. A team without one is not limited (its spend is still recorded)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="budget")
+    kind = models.CharField(max_length=10, choices=BudgetKind.choices, default=BudgetKind.BALANCE)
+    monthly_allowance = models.PositiveIntegerField(default=0)
+    balance = models.IntegerField(default=0, help_text="One-off credits left.")
+    period = models.DateField(
+        null=True, blank=True, help_text="The month `period_used` counts (its first day)."
+    )
+    period_used = models.IntegerField(
+        default=0, help_text="Credits reserved this month, less releases and top-ups."
+    )
+    member_monthly_limit = models.PositiveIntegerField(null=True, blank=True)
+    max_in_flight = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Budget of {self.team_id}"
+
+
+class LedgerKind(models.TextChoices):
+    RESERVE = "reserve", "Reserved"
+    SETTLE = "settle", "Charged"
+    RELEASE = "release", "Released (not charged)"
+    ADJUSTMENT = "adjustment", "Adjusted by an owner"
+
+
+class LedgerEntry(models.Model):
+    """One movement of credits. Rows are only ever added: a mistake is corrected
+    by another entry, so the ledger always adds up to the budget."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="ledger_entries")
+    job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="ledger_entries"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=LedgerKind.choices)
+    credits = models.IntegerField(help_text="Positive, except an adjustment that takes away.")
+    period = models.DateField(help_text="The month the credits count against.")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["team", "period", "kind"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credits__gte=0) | Q(kind="adjustment"),
+                name="ledgerentry_credits_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in LedgerKind]), name="ledgerentry_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.credits} ({self.team_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Ledger entries are never changed; add a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Ledger entries are never deleted.")

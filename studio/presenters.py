@@ -38,6 +38,14 @@ def credit_words(credits: int) -> str:
     return f"{credits} credit{pluralize(credits)}"
 
 
+def cost_words(job: Job) -> str:
+    """What a job's card and page say it cost: its credits, or "not charged" once
+    they were released (a failed or cancelled job is never charged: `jobs.ledger`)."""
+    if job.cost_credits and job.status in (Status.FAILED, Status.CANCELLED):
+        return "not charged"
+    return credit_words(job.cost_credits)
+
+
 def label(provider: str, model: str) -> str:
     """A model as people read it: its name and the gateway it runs through
     (one model can be reachable through several gateways)."""
@@ -143,8 +151,6 @@ def card_context(job: Job, *, can_edit: bool, position: int | None = None) -> di
     if video is not None:
         urls.update(_links(CARD_VIDEO_LINKS, video.public_id))
     title = job_title(job)
-    credits = job.cost_credits
-    finished_badly = status in (Status.FAILED, Status.CANCELLED)
     polls = not job.is_terminal
     return {
         "job": job,
@@ -161,7 +167,7 @@ def card_context(job: Job, *, can_edit: bool, position: int | None = None) -> di
         "elapsed": elapsed(job),
         "started": int(job.created_at.timestamp()),
         "creator": job.created_by.get_username() if job.created_by else "",
-        "credits": credit_words(credits) if credits else "",
+        "credits": cost_words(job) if job.cost_credits else "",
         "fail_label": FailReason(job.fail_reason).label if job.fail_reason else "",
         # What the card says
         "thumb_icon": "!" if status == Status.FAILED else "×",
@@ -174,7 +180,7 @@ def card_context(job: Job, *, can_edit: bool, position: int | None = None) -> di
         # What the viewer may do
         "can_edit": can_edit,
         "can_cancel": can_edit and job_actions.can_cancel(job),
-        "can_retry": can_edit and finished_badly,
+        "can_retry": can_edit and job_actions.can_retry(job),
         "can_resubmit": can_edit and status == Status.NEEDS_ATTENTION,
         "can_mark_failed": can_edit and status == Status.NEEDS_ATTENTION,
     }

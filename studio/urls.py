@@ -3,15 +3,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from studio.forms.moderation import SignInForm
 from studio.views import (
     accounts,
+    audit,
     gallery,
     generate,
     health,
     jobs,
+    ledger,
     library,
     masks,
     media,
+    moderation,
     projects,
     sharing,
     signed,
@@ -26,7 +30,9 @@ urlpatterns = [
     # Accounts
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=SignInForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -65,6 +71,10 @@ urlpatterns = [
         teams.member_remove,
         name="member_remove",
     ),
+    # Credit ledger
+    path("teams/<uuid:team_id>/ledger/", ledger.team_ledger, name="team_ledger"),
+    path("teams/<uuid:team_id>/ledger/budget/", ledger.team_budget, name="team_budget"),
+    path("teams/<uuid:team_id>/ledger.csv", ledger.team_ledger_csv, name="team_ledger_csv"),
     # Projects
     path("projects/", projects.project_list, name="project_list"),
     path("projects/<uuid:project_id>/", projects.project_detail, name="project_detail"),
@@ -113,4 +123,50 @@ urlpatterns = [
     path("files/masks/<uuid:mask_id>", media.mask_file, name="media_mask"),
     # Mask painter and object removal
     path("videos/<uuid:video_id>/remove/", masks.painter, name="painter"),
+    # Moderation (staff) and the audit trail (owners, staff)
+    path("review/", moderation.review_queue, name="review_queue"),
+    path(
+        "review/videos/<uuid:video_id>/hide/", moderation.video_hide, name="moderation_video_hide"
+    ),
+    path(
+        "review/videos/<uuid:video_id>/restore/",
+        moderation.video_restore,
+        name="moderation_video_restore",
+    ),
+    path(
+        "review/videos/<uuid:video_id>/dismiss/",
+        moderation.reports_dismiss,
+        name="moderation_reports_dismiss",
+    ),
+    path(
+        "review/jobs/<uuid:job_id>/dismiss/",
+        moderation.blocked_job_dismiss,
+        name="moderation_job_dismiss",
+    ),
+    path(
+        "review/hits/<uuid:hit_id>/dismiss/", moderation.hit_dismiss, name="moderation_hit_dismiss"
+    ),
+    path(
+        "review/users/<str:username>/suspend/",
+        moderation.user_suspend,
+        name="moderation_user_suspend",
+    ),
+    path(
+        "review/users/<str:username>/unsuspend/",
+        moderation.user_unsuspend,
+        name="moderation_user_unsuspend",
+    ),
+    path(
+        "review/teams/<uuid:team_id>/suspend/",
+        moderation.team_suspend,
+        name="moderation_team_suspend",
+    ),
+    path(
+        "review/teams/<uuid:team_id>/unsuspend/",
+        moderation.team_unsuspend,
+        name="moderation_team_unsuspend",
+    ),
+    path("review/blocklist/", moderation.rule_add, name="moderation_rule_add"),
+    path("review/blocklist/off/", moderation.rule_off, name="moderation_rule_off"),
+    path("audit/", audit.audit_log, name="audit_log"),
 ]

@@ -1,5 +1,6 @@
 """The job engine, one module per step of a job's life, each importing only the steps before it.
 
+    ledger    credits: reserve at create, settle on success, release on failure or cancel
     states    the state machine: `transition`, `fail`, `needs_attention`, `record_event`
     leases    how long each step may hold its job (settings), backoff
     dispatch  hand a claimed step to a django-q2 task (submit or render)

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from studio.jobs import dispatch
-from studio.jobs.create import create_job
+from studio.jobs.create import JobRequestError, create_job
 from studio.jobs.states import fail, transition
 from studio.models import FailReason, Job, Status
 from studio.providers import registry
@@ -93,13 +93,29 @@ def rerun_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
         source_video=job.source_video,
         mask=job.mask,
         idempotency_key=idempotency_key,
+        rerun_of=job,
+    )
+
+
+def can_retry(job: Job) -> bool:
+    # The provider's safety filter would only refuse it again, and another create costs.
+    return job.status in (Status.FAILED, Status.CANCELLED) and (
+        job.fail_reason != FailReason.CONTENT_FILTERED
     )
 
 
 def retry_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None) -> Job:
-    if job.status not in (Status.FAILED, Status.CANCELLED):
+    if job.fail_reason == FailReason.CONTENT_FILTERED:
+        raise JobActionError(
+            "The provider's safety filter blocked this job; retrying it would be blocked "
+            "again. Change the prompt or images and generate anew."
+        )
+    if not can_retry(job):
         raise JobActionError("Only a failed or cancelled job can be retried.")
-    return rerun_job(job, user, idempotency_key=idempotency_key)
+    try:
+        return rerun_job(job, user, idempotency_key=idempotency_key)
+    except JobRequestError as exc:  # out of credits, most likely: the card says why
+        raise JobActionError(str(exc)) from exc
 
 
 def elapsed_seconds(job: Job, now: datetime | None = None) -> float:

@@ -1,7 +1,10 @@
 """Creating jobs: validate a request against the capability registry, store it in draft.
 
-A new job is handed to a submit task once its row is committed; if that message
-is lost, the scheduler's sweep finds the draft anyway.
+Its cost is reserved against the team's budget in the same transaction
+(`ledger.reserve`); a job the budget cannot pay for is refused like any other
+invalid request. A new job is handed to a submit task once its row is committed
+(unless its team limits jobs in flight: then the sweep hands it over in turn);
+if that message is lost, the scheduler's sweep finds the draft anyway.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from studio.jobs import dispatch
+from studio.jobs import dispatch, ledger
 from studio.models import (
     InputRole,
     Job,
@@ -29,6 +32,7 @@ from studio.models import (
     VideoKind,
 )
 from studio.providers import registry
+from studio.services import audit, moderation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -129,6 +133,7 @@ def create_job(
     source_video: Video | None = None,
     mask: Mask | None = None,
     idempotency_key: uuid.UUID | None = None,
+    rerun_of: Job | None = None,
 ) -> Job:
     """Validate and store a job in draft, then hand it to the worker after commit.
 
@@ -172,6 +177,10 @@ def create_job(
         params["width"] = int(params.get("width") or 480)
         if not 1 <= params["fps"] <= 30 or not 64 <= params["width"] <= 1280:
             errors.setdefault("__all__", []).append("GIFs take 1-30 fps and 64-1280 px width.")
+    for key, refusals in moderation.submit_refusals(
+        team, user, prompt_text, source_video=source_video, images=images, rerun_of=rerun_of
+    ).items():
+        errors.setdefault(key, []).extend(refusals)
     if errors:
         raise JobRequestError(errors)
     if mode in EDIT_MODES:
@@ -195,6 +204,7 @@ def create_job(
                 mask=mask,
                 cost_credits=registry.cost(provider, model),
                 idempotency_key=idempotency_key,
+                rerun_of=rerun_of,
                 status=Status.DRAFT,
             )
             JobInput.objects.bulk_create(
@@ -202,8 +212,16 @@ def create_job(
                 for i, (image, role) in enumerate(images)
             )
             JobEvent.objects.create(job=job, to_status=Status.DRAFT, reason="Created")
+            audit.record(
+                user, "job.create", job, mode=mode, rerun_of=getattr(rerun_of, "public_id", None)
+            )
             Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
-            transaction.on_commit(lambda: dispatch.enqueue(job, None))
+            # Refused for credits: the job row goes with the transaction, nothing is sent.
+            ledger.reserve(job)
+            if ledger.sends_at_once(team.pk):
+                transaction.on_commit(lambda: dispatch.enqueue(job, None))
+    except ledger.BudgetExceeded as exc:
+        raise JobRequestError({"__all__": [str(exc)]}) from exc
     except IntegrityError:
         # The same key raced in from a second request: return the winner.
         existing = _existing_for_key(project, idempotency_key)

@@ -23,6 +23,7 @@ from studio.engine.errors import EngineError
 from studio.engine.media import make_poster, make_thumbnail, probe
 from studio.jobs.states import transition
 from studio.models import Job, Mode, Status, Video, VideoKind
+from studio.services import moderation
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
             with transaction.atomic():
                 if Video.objects.filter(job=job).exists():
                     raise AlreadyCollected
+                video.hidden_at, video.hidden_root_id = moderation.inherited_hidden(job)
                 video.save()
                 source = Status.FAILED if job.status == Status.FAILED else None
                 reason = (

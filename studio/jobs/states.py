@@ -4,7 +4,8 @@ Every step of the engine (submit, poll, render, results, sweep, and the creator'
 actions) changes status through `transition` or the `fail` / `needs_attention`
 helpers built on it. Each change is a conditional UPDATE on the expected status
 plus a `JobEvent`, in one transaction, so two processes can never both win the
-same transition and the timeline shows every step.
+same transition and the timeline shows every step. The job's credits are
+settled or released in that same transaction (`ledger.on_transition`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from studio.jobs import ledger
 from studio.models import TERMINAL_STATUSES, FailReason, Job, JobEvent, Status
 
 # Which transitions exist. Anything else is a bug and is refused.
@@ -76,6 +78,8 @@ def transition(
         if updated != 1:
             return False
         JobEvent.objects.create(job=job, from_status=source, to_status=to, reason=reason[:2000])
+        # Credits move with the status, in the same transaction: settle or release.
+        ledger.on_transition(job, to, reason)
     job.refresh_from_db()
     return True
 

@@ -5,7 +5,8 @@ The scheduler (`studio.jobs.scheduler`) runs a pass a few times a second:
   gateway job goes to needs_attention (it may have been sent), a local one back
   to draft;
 - a due draft, and a local render whose lease ran out, are claimed and handed
-  to a task (`dispatch`);
+  to a task (`dispatch`); drafts take turns between teams, and a team with an
+  in-flight limit (its budget's `max_in_flight`) waits while it is full;
 - due gateway jobs are polled in batches per provider: one UPDATE claims the
   batch, the HTTP calls run in the pool's threads with no database work, and the
   answers that change nothing but the next poll time go back in one statement.
@@ -19,10 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from studio.jobs import dispatch, leases
+from studio.jobs import dispatch, leases, ledger
 from studio.jobs.poll import apply_poll_outcome, fetch_poll, is_quiet, quiet_update
 from studio.jobs.states import needs_attention, transition
 from studio.models import FailReason, Job, Status
@@ -63,13 +65,31 @@ def expire_stale_submissions() -> int:
 
 
 def due_jobs(limit: int = 500) -> list[Job]:
+    """Due polls and renders, then due drafts in fair turns (`due_drafts`)."""
     now = timezone.now()
-    due = (
-        Q(status=Status.DRAFT, next_poll_at__isnull=True)
-        | Q(status__in=[Status.DRAFT, Status.QUEUED, Status.RUNNING], next_poll_at__lte=now)
-        | Q(status=Status.FAILED, fail_reason=FailReason.TIMEOUT, next_poll_at__lte=now)
+    due = Q(status__in=[Status.QUEUED, Status.RUNNING], next_poll_at__lte=now) | Q(
+        status=Status.FAILED, fail_reason=FailReason.TIMEOUT, next_poll_at__lte=now
     )
-    return list(Job.objects.filter(due).order_by("next_poll_at", "pk")[:limit])
+    polls = list(Job.objects.filter(due).order_by("next_poll_at", "pk")[:limit])
+    return polls + due_drafts(limit, now)
+
+
+def due_drafts(limit: int, now: datetime) -> list[Job]:
+    """Due drafts, taking turns between teams: every team's oldest draft, then
+    every team's second, and so on, so one team's 500 drafts cannot starve
+    another's one. A team with an in-flight limit gets only the room it has left."""
+    due = Q(status=Status.DRAFT) & (Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+    turn = Window(RowNumber(), partition_by=[F("team_id")], order_by=[F("pk").asc()])
+    drafts = list(Job.objects.filter(due).annotate(turn=turn).order_by("turn", "pk")[: limit * 2])
+    room = ledger.in_flight_room({job.team_id for job in drafts}, now)
+    fair: list[Job] = []
+    for job in drafts:
+        if job.team_id in room:
+            if room[job.team_id] <= 0:
+                continue
+            room[job.team_id] -= 1
+        fair.append(job)
+    return fair[:limit]
 
 
 def run_due_jobs(

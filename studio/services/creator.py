@@ -9,6 +9,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from studio.models import Favourite, Job, Project, Prompt, ReferenceImage, Report, Video
+from studio.services import moderation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -27,7 +28,8 @@ def set_favourite(user: User, video: Video, on: bool) -> bool:
 
 
 def report_video(video: Video, reporter: User, reason: str) -> Report:
-    return Report.objects.create(video=video, reporter=reporter, reason=reason.strip())
+    """A member's report; raises `moderation.ModerationError` past the hourly limit."""
+    return moderation.file_report(video, reporter, reason)
 
 
 def remember_prompt(
@@ -70,11 +72,15 @@ def submit_generation(
     One transaction: when the job service refuses the request, no prompt row
     is left behind.
     """
-    from studio.jobs.create import create_job
+    from studio.jobs.create import JobRequestError, create_job
 
     existing = Job.objects.filter(team=project.team, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing  # a re-posted form: do not even touch the prompts
+    # Before the transaction: a blocked prompt's record must outlive the refusal.
+    refusals = moderation.submit_refusals(project.team, user, prompt_text, images=images)
+    if refusals:
+        raise JobRequestError(refusals)
     with transaction.atomic():
         prompt = remember_prompt(project, user, prompt_text, recalled)
         return create_job(

@@ -128,7 +128,9 @@ def gallery_jobs(
     if statuses is not None:
         jobs = jobs.filter(status__in=statuses)
     if not include_hidden:
+        # Job.hidden_at covers what is derived from a hidden video, finished or not.
         jobs = jobs.filter(Q(video__isnull=True) | Q(video__hidden_at__isnull=True))
+        jobs = jobs.filter(hidden_at__isnull=True)
     if query.mode:
         jobs = jobs.filter(mode=query.mode)
     if query.provider and query.model:
@@ -166,8 +168,10 @@ def gallery_page(jobs: QuerySet[Job], after: UUID | None, size: int = PAGE_SIZE)
 
 def project_queue(project: Project, limit: int = 3) -> list[Job]:
     """The project's jobs that are still moving, then the latest finished ones."""
-    base = project.jobs.select_related("video", "created_by", "source_video__job").order_by(
-        "-created_at", "-id"
+    base = (
+        project.jobs.filter(hidden_at__isnull=True)
+        .select_related("video", "created_by", "source_video__job")
+        .order_by("-created_at", "-id")
     )
     active = list(base.exclude(status__in=[Status.SUCCEEDED, Status.FAILED, Status.CANCELLED]))
     recent = list(
@@ -177,8 +181,10 @@ def project_queue(project: Project, limit: int = 3) -> list[Job]:
 
 
 def team_queue(team: Team) -> dict[str, list[Job]]:
-    base = team.jobs.select_related("video", "project", "created_by", "source_video__job").order_by(
-        "created_at", "id"
+    base = (
+        team.jobs.filter(hidden_at__isnull=True)
+        .select_related("video", "project", "created_by", "source_video__job")
+        .order_by("created_at", "id")
     )
     return {
         "active": list(base.filter(status__in=ACTIVE_STATUSES)),
@@ -201,7 +207,7 @@ class LineageNode:
 MAX_LINEAGE_DEPTH = 20
 
 
-def lineage(video: Video) -> LineageNode:
+def lineage(video: Video, *, include_hidden: bool = False) -> LineageNode:
     """The tree of videos derived from the same root as `video`.
 
     One query per generation, up and down; derived edits rarely go deeper
@@ -223,6 +229,7 @@ def lineage(video: Video) -> LineageNode:
         children: Iterable[Video] = (
             Video.objects.select_related(*columns)
             .filter(parent_id__in=list(by_id), team_id=video.team_id)
+            .filter(Q() if include_hidden else Q(hidden_at__isnull=True))
             .order_by("created_at", "id")
         )
         level = []

@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps
 
 from studio.models import ReferenceImage, Team, Video
+from studio.services import moderation
 from studio.validators import check_image_header
 
 if TYPE_CHECKING:
@@ -110,6 +111,11 @@ def _store_encoded(
     digest = hashlib.sha256(data).hexdigest()
     existing = ReferenceImage.objects.filter(team=team, sha256=digest).first()
     if existing is not None:
+        if source_video is not None and existing.source_video_id is None:
+            # The same pixels as an earlier upload: record the frame's origin anyway,
+            # so hiding the video also withholds what is made from this image.
+            ReferenceImage.objects.filter(pk=existing.pk).update(source_video=source_video)
+            existing.source_video = source_video
         return StoreResult(existing, created=False)
     image = ReferenceImage(
         team=team,
@@ -138,6 +144,8 @@ def store_upload(team: Team, user: User | None, stream: IO[bytes] | File, name: 
 
     Raises ValidationError when the file is not an acceptable image.
     """
+    if team.suspended_at is not None:
+        raise ValidationError(moderation.SUSPENDED_TEAM, code="suspended")
     header = check_image_header(stream)
     try:
         with Image.open(stream) as opened:

@@ -26,7 +26,7 @@ PANEL_VIDEOS = 8
 register.filter(presenters.model_label)
 register.filter(presenters.job_title)
 register.filter(presenters.elapsed)
-register.filter(presenters.credit_words)
+register.filter(presenters.cost_words)
 
 
 @register.filter

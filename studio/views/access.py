@@ -4,7 +4,12 @@ Each `get_<thing>_for_member(request, id, edit=False)` finds the object by its
 public UUID among the teams the user belongs to (another team's id is then
 indistinguishable from an id that does not exist: 404) and, with `edit=True`,
 refuses viewers (403). Objects come back with the user's role in their team
-annotated as `my_role` (one query: the annotation reuses the filter's join).
+annotated as `my_role` and the team's `team_suspended_at` (one query: the
+annotations reuse the filter's join).
+
+Moderation holds here too: a suspended team changes nothing and plays no media
+(403, with the reason), and a video staff hid, everything made from it and its
+frames answer 404 to everyone but staff.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from django.db.models import F, Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from studio.models import Job, Membership, Project, ReferenceImage, Role, Video
+from studio.models import Job, Mask, Membership, Project, ReferenceImage, Role, Video
+from studio.services.moderation import SUSPENDED_TEAM
 from studio.typing import AuthedRequest
 
 EDIT_ROLES = (Role.OWNER, Role.EDITOR)
@@ -28,7 +34,9 @@ def for_member[M: Model](queryset: QuerySet[M], request: AuthedRequest, **lookup
     try:
         return (
             queryset.filter(team__memberships__user=request.user, **lookup)
-            .annotate(my_role=F("team__memberships__role"))
+            .annotate(
+                my_role=F("team__memberships__role"), team_suspended_at=F("team__suspended_at")
+            )
             .get()
         )
     except ObjectDoesNotExist:
@@ -43,10 +51,18 @@ def can_edit(obj: Any) -> bool:
 def _require_edit(obj: Any) -> None:
     if not can_edit(obj):
         raise PermissionDenied("Viewers cannot change anything in this team.")
+    _require_active_team(obj)
+
+
+def _require_active_team(obj: Any) -> None:
+    if getattr(obj, "team_suspended_at", None) is not None:
+        raise PermissionDenied(SUSPENDED_TEAM)
 
 
 def membership_for(request: AuthedRequest, team_id: int) -> Membership:
-    membership = Membership.objects.filter(user=request.user, team_id=team_id).first()
+    membership = (
+        Membership.objects.select_related("team").filter(user=request.user, team_id=team_id).first()
+    )
     if membership is None:
         raise Http404("No such object.")
     return membership
@@ -55,6 +71,8 @@ def membership_for(request: AuthedRequest, team_id: int) -> Membership:
 def require_editor(membership: Membership) -> None:
     if not membership.can_edit:
         raise PermissionDenied("Viewers cannot change anything in this team.")
+    if membership.team.suspended_at is not None:
+        raise PermissionDenied(SUSPENDED_TEAM)
 
 
 def require_owner(membership: Membership) -> None:
@@ -127,7 +145,31 @@ def get_video_for_viewing(request: AuthedRequest, video_id: UUID) -> Video:
     video = for_member(Video.objects.all(), request, public_id=video_id)
     if video.hidden_at is not None:
         raise Http404("No such video.")
+    _require_active_team(video)
     return video
+
+
+def get_reference_for_viewing(request: AuthedRequest, image_id: UUID) -> ReferenceImage:
+    """A library image's media: withheld when it is a frame of a hidden video."""
+    queryset = ReferenceImage.objects.select_related("source_video")
+    if request.user.is_staff:
+        image = queryset.filter(public_id=image_id).first()
+        if image is None:
+            raise Http404("No such image.")
+        return image
+    image = for_member(queryset, request, public_id=image_id)
+    if image.source_video is not None and image.source_video.hidden_at is not None:
+        raise Http404("No such image.")
+    _require_active_team(image)
+    return image
+
+
+def get_mask_for_viewing(request: AuthedRequest, mask_id: UUID) -> Mask:
+    mask = for_member(Mask.objects.select_related("video"), request, public_id=mask_id)
+    if mask.video.hidden_at is not None and not request.user.is_staff:
+        raise Http404("No such mask.")
+    _require_active_team(mask)
+    return mask
 
 
 def get_reference_for_member(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
+from django.conf import settings
 from django.core.files.storage import Storage
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -98,7 +99,11 @@ def _if_range_matches(request: HttpRequest, etag: str, last_modified: datetime) 
     return date is not None and int(last_modified.timestamp()) == date
 
 
-def serve(request: HttpRequest, stored: StoredFile, *, max_age: int = 3600) -> HttpResponseBase:
+def serve(
+    request: HttpRequest, stored: StoredFile, *, max_age: int | None = None
+) -> HttpResponseBase:
+    if max_age is None:
+        max_age = settings.STUDIO_MEDIA_MAX_AGE
     validators = {
         "ETag": quote_etag(stored.etag),
         "Last-Modified": http_date(stored.last_modified.timestamp()),

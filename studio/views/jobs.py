@@ -19,8 +19,10 @@ from django_htmx.http import HttpResponseStopPolling
 
 from studio import presenters
 from studio.jobs import actions as job_actions
+from studio.jobs.create import JobRequestError
 from studio.models import TERMINAL_STATUSES, Job, Status
 from studio.presenters import card_context, cards
+from studio.services import audit
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
 from studio.views.access import EDIT_ROLES, current_membership_or_404, get_job_for_member
@@ -49,7 +51,10 @@ def _new_tiles(request: AuthedRequest, jobs: list[Job]) -> list[Job]:
         return []
     tiles = list(
         gallery_service.with_favourite(
-            Job.objects.filter(pk__in=[job.pk for job in jobs], video__isnull=False),
+            # A job hidden by the moderators while it ran never becomes a tile.
+            Job.objects.filter(
+                pk__in=[job.pk for job in jobs], video__isnull=False, hidden_at__isnull=True
+            ),
             request.user,
         )
         .select_related("video", "created_by", "source_video__job")
@@ -170,8 +175,10 @@ def _act(
     error = ""
     try:
         new_job = action(job)
-    except job_actions.JobActionError as exc:
+    except (job_actions.JobActionError, JobRequestError) as exc:
         error = str(exc)
+    else:
+        audit.record(request, "job." + getattr(request.resolver_match, "url_name", "")[4:], job)
     job.refresh_from_db()
     if not request.htmx:
         if error:

@@ -1,7 +1,9 @@
 """Media delivery: every stored file goes out through a membership check.
 
 Stored names contain a random UUID and files are never rewritten in place, so
-the name is a strong validator and the responses may be cached privately.
+the name is a strong validator and the responses may be cached privately, but
+only briefly (`STUDIO_MEDIA_MAX_AGE`): media that moderators hide or a team
+that is suspended must stop playing soon, not after a day in the browser cache.
 """
 
 from __future__ import annotations
@@ -16,17 +18,14 @@ from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 
-from studio.models import Mask
 from studio.services import library
 from studio.typing import AuthedRequest
 from studio.views.access import (
-    for_member,
-    get_reference_for_member,
+    get_mask_for_viewing,
+    get_reference_for_viewing,
     get_video_for_viewing,
 )
 from studio.views.delivery import StoredFile, serve
-
-DAY = 24 * 3600
 
 
 def _etag(name: str) -> str:
@@ -59,33 +58,31 @@ def video_file(request: AuthedRequest, video_id: UUID) -> HttpResponseBase:
     if request.GET.get("download") == "1":
         ext = "gif" if video.kind == "gif" else "mp4"
         download = f"studio-{video.public_id.hex[:8]}.{ext}"
-    return serve(
-        request, _stored(video.file, video.content_type, video.created_at, download), max_age=DAY
-    )
+    return serve(request, _stored(video.file, video.content_type, video.created_at, download))
 
 
 @require_safe
 def video_poster(request: AuthedRequest, video_id: UUID) -> HttpResponseBase:
     video = get_video_for_viewing(request, video_id)
-    return serve(request, _stored(video.poster, None, video.created_at), max_age=DAY)
+    return serve(request, _stored(video.poster, None, video.created_at))
 
 
 @require_safe
 def video_thumbnail(request: AuthedRequest, video_id: UUID) -> HttpResponseBase:
     video = get_video_for_viewing(request, video_id)
     field = video.thumbnail or video.poster
-    return serve(request, _stored(field, None, video.created_at), max_age=DAY)
+    return serve(request, _stored(field, None, video.created_at))
 
 
 @require_safe
 def reference_file(request: AuthedRequest, image_id: UUID) -> HttpResponseBase:
-    image = get_reference_for_member(request, image_id)
-    return serve(request, _stored(image.file, image.content_type, image.created_at), max_age=DAY)
+    image = get_reference_for_viewing(request, image_id)
+    return serve(request, _stored(image.file, image.content_type, image.created_at))
 
 
 @require_safe
 def reference_thumbnail(request: AuthedRequest, image_id: UUID) -> HttpResponseBase:
-    image = get_reference_for_member(request, image_id)
+    image = get_reference_for_viewing(request, image_id)
     name = library.ensure_thumbnail(image)
     stored = StoredFile(
         storage=image.file.storage,
@@ -94,10 +91,10 @@ def reference_thumbnail(request: AuthedRequest, image_id: UUID) -> HttpResponseB
         etag=_etag(name),
         last_modified=image.created_at,
     )
-    return serve(request, stored, max_age=DAY)
+    return serve(request, stored)
 
 
 @require_safe
 def mask_file(request: AuthedRequest, mask_id: UUID) -> HttpResponseBase:
-    mask = for_member(Mask.objects.all(), request, public_id=mask_id)
-    return serve(request, _stored(mask.file, None, mask.created_at), max_age=DAY)
+    mask = get_mask_for_viewing(request, mask_id)
+    return serve(request, _stored(mask.file, None, mask.created_at))

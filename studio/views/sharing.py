@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from studio.models import Video
-from studio.services import sharing
+from studio.services import audit, sharing
 from studio.typing import AuthedRequest
 from studio.views.access import can_edit, get_video_for_member
 from studio.views.delivery import StoredFile, serve
@@ -29,7 +29,8 @@ MAX_AGE = 300
 def share_create(request: AuthedRequest, video_id: UUID) -> HttpResponse:
     # 404 for outsiders, 403 for viewers and for hidden videos.
     video = get_video_for_member(request, video_id, edit=True)
-    sharing.share_video(video, request.user)
+    link = sharing.share_video(video, request.user)
+    audit.record(request, "share.create", link, video=video.public_id)
     messages.success(request, "Share link ready: anyone with it can watch this video.")
     return redirect("video_detail", video_id=video.public_id)
 
@@ -41,6 +42,7 @@ def share_revoke(request: AuthedRequest, video_id: UUID) -> HttpResponse:
     if not can_edit(video):
         raise PermissionDenied("Viewers cannot change anything in this team.")
     if sharing.revoke_link(video, request.user):
+        audit.record(request, "share.revoke", video)
         messages.success(request, "Share link revoked: it no longer works.")
     else:
         messages.info(request, "This video has no share link (it was already revoked).")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studio.forms.teams import InviteForm, RoleForm, SwitchTeamForm, TeamForm
 from studio.jobs.actions import credits_summary
 from studio.models import Invitation, Membership, Role
+from studio.services import audit
 from studio.services import teams as team_service
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
@@ -93,6 +94,7 @@ def member_role(request: AuthedRequest, team_id: UUID, member_id: UUID) -> HttpR
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{changed.user.get_username()} is now {changed.role}.")
+        audit.record(request, "member.role", changed, member=changed.user, role=changed.role)
     return redirect("team_detail", team_id=team_id)
 
 
@@ -105,6 +107,7 @@ def member_remove(request: AuthedRequest, team_id: UUID, member_id: UUID) -> Htt
         messages.error(request, str(exc))
         return redirect("team_detail", team_id=team_id)
     messages.success(request, f"Removed {target.user.get_username()} from {target.team.name}.")
+    audit.record(request, "member.remove", target, member=target.user)
     if target.user_id == request.user.pk:
         return redirect("team_list")
     return redirect("team_detail", team_id=team_id)
@@ -128,6 +131,13 @@ def invitation_create(request: AuthedRequest, team_id: UUID) -> HttpResponse:
     except team_service.TeamError as exc:
         messages.error(request, str(exc))
     else:
+        audit.record(
+            request,
+            "invitation.create",
+            invitation,
+            invited=invitation.username or invitation.email,
+            role=invitation.role,
+        )
         if invitation.email:
             messages.success(
                 request,
@@ -154,6 +164,7 @@ def invitation_revoke(request: AuthedRequest, team_id: UUID, invitation_id: UUID
     except team_service.TeamError as exc:
         messages.error(request, str(exc))
     else:
+        audit.record(request, "invitation.revoke", invitation)
         messages.success(
             request, f"Invitation for {invitation.username or invitation.email} revoked."
         )
@@ -185,6 +196,7 @@ def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
     except team_service.TeamError as exc:
         messages.error(request, str(exc))
         return redirect("team_list")
+    audit.record(request, "invitation.accept", invitation, role=joined.role)
     team_service.switch_team(request, joined.team)
     messages.success(
         request, f"You joined “{joined.team.name}” as {joined.get_role_display().lower()}."
@@ -200,6 +212,7 @@ def invitation_decline(request: AuthedRequest, token: str) -> HttpResponse:
     except team_service.TeamError as exc:
         messages.error(request, str(exc))
     else:
+        audit.record(request, "invitation.decline", invitation)
         messages.info(request, f"You declined the invitation to “{invitation.team.name}”.")
     return redirect("team_list")
 
@@ -212,5 +225,6 @@ def team_leave(request: AuthedRequest, team_id: UUID) -> HttpResponse:
     except team_service.TeamError as exc:
         messages.error(request, str(exc))
         return redirect("team_detail", team_id=team_id)
+    audit.record(request, "member.leave", membership, member=request.user)
     messages.success(request, f"You left “{membership.team.name}”.")
     return redirect("team_list")

@@ -27,7 +27,7 @@ from studio.jobs.actions import JobActionError, rerun_job
 from studio.jobs.create import JobRequestError, create_job
 from studio.models import Favourite, Job, Mode, Video, VideoKind
 from studio.providers import registry
-from studio.services import creator, library
+from studio.services import creator, library, moderation
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
 from studio.views.access import can_edit, get_video_for_member
@@ -57,7 +57,7 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "job": job,
         "model_label": presenters.model_label(job) if job else "",
         "inputs": job.inputs.select_related("image") if job else [],
-        "lineage": gallery_service.lineage(video),
+        "lineage": gallery_service.lineage(video, include_hidden=request.user.is_staff),
         "is_favourite": Favourite.objects.filter(user=request.user, video=video).exists(),
         "can_edit": editable,
         "upscale_route": upscale_route,
@@ -213,6 +213,10 @@ def video_report(request: AuthedRequest, video_id: UUID) -> HttpResponse:
     if not form.is_valid():
         context = _video_context(request, video, report_form=form)
         return render(request, "studio/video_detail.html", context)
-    creator.report_video(video, request.user, form.cleaned_data["reason"])
-    messages.success(request, "Thank you. The moderators will look at this video.")
+    try:
+        moderation.file_report(video, request, form.cleaned_data["reason"])
+    except moderation.ModerationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Thank you. The moderators will look at this video.")
     return redirect("video_detail", video_id=video.public_id)
