@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "django-insecure-studio-development-key-do-not-use-in-production"
@@ -88,13 +90,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "axes",
     "studio",
     # The development gateway stand-in, for `manage.py sandbox_gateway` (see sandbox/__init__.py).
     "sandbox",
 ]
 
 MIDDLEWARE = [
+    # First, so an oversized body is refused before anything reads it.
+    "studio.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.middleware.CurrentTeamMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -163,7 +171,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Sessions live in the database so that signing out ends a session everywhere
 # (a copied cookie stops working), and a password change signs other sessions out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes' backend goes first: it refuses a locked-out sign-in before any
+# password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -213,10 +226,42 @@ SECURE_HSTS_SECONDS = env_int("STUDIO_HSTS_SECONDS", 31536000 if HTTPS else 0, m
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env_bool("STUDIO_BEHIND_PROXY", HTTPS):
+STUDIO_BEHIND_PROXY = env_bool("STUDIO_BEHIND_PROXY", HTTPS)
+if STUDIO_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Sign-in and headers (members). Sign-in attempts are counted per account and,
+# separately, per client address (django-axes); either reaching the limit locks
+# sign-in for that account or address until the lockout expires.
+AXES_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STUDIO_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
+AXES_CLIENT_IP_CALLABLE = "studio.views.accounts.client_ip"
+AXES_VERBOSE = False
+# Every page: our own scripts, styles and media only; no inline script or style
+# (htmx's own indicator style is turned off by a meta tag in base.html).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "media-src": [CSP.SELF, "blob:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# A request body larger than this is refused from its Content-Length header,
+# before any of it is read (the largest legitimate one is a library upload).
+STUDIO_MAX_REQUEST_BYTES = env_int("STUDIO_MAX_REQUEST_BYTES", 100 * 1024 * 1024, minimum=1024)
+# The first account (manage.py ensure_admin) and invitations.
+STUDIO_ADMIN_USERNAME = env_str("STUDIO_ADMIN_USERNAME", "admin")
+STUDIO_INVITATION_DAYS = env_int("STUDIO_INVITATION_DAYS", 7, minimum=1)
 
 # Studio itself.
 STUDIO_SIGNUP = env_bool("STUDIO_SIGNUP", True)
@@ -307,6 +352,7 @@ LOGGING = {
         "django-q": {"level": "WARNING"},
         "django_q": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },
 }

@@ -9,6 +9,7 @@ from studio.models import (
     BlocklistRule,
     ExportShot,
     Favourite,
+    Invitation,
     Job,
     JobEvent,
     JobInput,
@@ -21,6 +22,7 @@ from studio.models import (
     Report,
     Scene,
     SceneShot,
+    ShareLink,
     Team,
     TeamBudget,
     Video,
@@ -228,6 +230,29 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="Reason")
     def short_reason(self, obj: Report) -> str:
         return obj.reason[:80]
+
+
+# -- Members: invitations and share links -------------------------------------------
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["team", "username", "email", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["team__name", "username", "email"]
+    list_select_related = ["team"]
+    raw_id_fields = ["team", "invitee", "invited_by", "accepted_by"]
+    exclude = ["token"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["video", "team", "created_by", "created_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["team__name", "video__public_id"]
+    list_select_related = ["video", "team", "created_by"]
+    raw_id_fields = ["video", "team", "created_by"]
+    exclude = ["token"]
 
 
 # Append-only records: readable here, never added, changed or deleted.

@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from studio.services.teams import pending_invitations
+
 
 def studio(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
@@ -16,4 +18,6 @@ def studio(request: HttpRequest) -> dict[str, Any]:
         "membership": membership if membership else None,
         "current_team": membership.team if membership else None,
         "user_memberships": user.memberships.select_related("team").order_by("team__name"),
+        # Called by the template only where the nav shows it (one count query).
+        "pending_invitation_count": lambda: pending_invitations(user).count(),
     }

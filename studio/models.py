@@ -7,6 +7,7 @@ happen in `studio.services`, not here.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -237,7 +238,9 @@ class Job(models.Model):
         "Mask", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
     )
     cost_credits = models.PositiveIntegerField(default=0)
-    idempotency_key = models.UUIDField(null=True, blank=True, unique=True)
+    # Unique per team (constraint below): a key another team happened to use
+    # must not collide with this team's (it gave a 500 when it was global).
+    idempotency_key = models.UUIDField(null=True, blank=True)
     rerun_of = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -281,6 +284,9 @@ class Job(models.Model):
                 fields=["provider", "upstream_id"],
                 condition=~Q(upstream_id=""),
                 name="job_unique_upstream_id",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"], name="job_unique_team_idempotency_key"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in Status]), name="job_status_valid"
@@ -518,6 +524,90 @@ class BlocklistHit(models.Model):
         indexes = [models.Index(fields=["resolved_at", "-created_at"])]
 
     def __str__(self) -> str:
+        return f"Blocklist hit {self.matched!r}"
+
+
+# -- Members: invitations and share links ------------------------------------------
+
+
+def new_token() -> str:
+    """An unguessable URL token (256 random bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class Invitation(models.Model):
+    """An owner's offer of a role in a team: nobody joins until they accept.
+
+    By username it is offered to that account only. By email it is a link the
+    owner sends to the address (Studio confirms no addresses, so it matches
+    none): whoever opens the link signed in may accept it, once.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    username = models.CharField(max_length=150, blank=True, help_text="As the owner typed it.")
+    email = models.EmailField(blank=True)
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        help_text="The account a username invitation was offered to.",
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]), name="invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(username="") | ~Q(email=""), name="invitation_names_someone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.username or self.email} to {self.team}"
+
+
+class ShareLink(models.Model):
+    """A view-only public link to one video: its player, poster and prompt, nothing else."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="share_links")
+    video = models.ForeignKey("Video", on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One live link per video: revoking it and making a new one changes the address.
+            models.UniqueConstraint(
+                fields=["video"], condition=Q(revoked_at=None), name="sharelink_one_live_per_video"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Share link to {self.video_id}"
         return f"Blocklist hit {self.matched!r}"
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db.models.signals import post_save
@@ -25,3 +26,11 @@ def audit_failed_sign_in(
     # The credentials come cleansed (no password); the name tried is what matters.
     username = str(credentials.get("username", ""))[:150]
     audit.record(request, "signin.failed", None, username=username)
+
+
+@receiver(user_locked_out)
+def audit_sign_in_lockout(
+    sender: Any, request: Any = None, username: Any = None, **kwargs: Any
+) -> None:
+    # django-axes locked this account or address after repeated failures.
+    audit.record(request, "signin.lockout", None, username=str(username or "")[:150])

@@ -18,6 +18,7 @@ from studio.views import (
     moderation,
     projects,
     scenes,
+    sharing,
     signed,
     teams,
     videos,
@@ -51,7 +52,16 @@ urlpatterns = [
     path("teams/", teams.team_list, name="team_list"),
     path("teams/<uuid:team_id>/", teams.team_detail, name="team_detail"),
     path("teams/switch/", teams.team_switch, name="team_switch"),
-    path("teams/<uuid:team_id>/members/", teams.member_add, name="member_add"),
+    path("teams/<uuid:team_id>/leave/", teams.team_leave, name="team_leave"),
+    path("teams/<uuid:team_id>/invitations/", teams.invitation_create, name="invitation_create"),
+    path(
+        "teams/<uuid:team_id>/invitations/<uuid:invitation_id>/revoke/",
+        teams.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", teams.invitation_detail, name="invitation_detail"),
+    path("invitations/<str:token>/accept/", teams.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/decline/", teams.invitation_decline, name="invitation_decline"),
     path(
         "teams/<uuid:team_id>/members/<uuid:member_id>/role/",
         teams.member_role,
@@ -99,6 +109,12 @@ urlpatterns = [
     path("videos/<uuid:video_id>/extend/", videos.video_extend, name="video_extend"),
     path("videos/<uuid:video_id>/reshoot/", videos.video_reshoot, name="video_reshoot"),
     path("videos/<uuid:video_id>/insert/", videos.video_insert, name="video_insert"),
+    # Share links: editors make and revoke them; the token alone opens the video
+    path("videos/<uuid:video_id>/share/", sharing.share_create, name="share_create"),
+    path("videos/<uuid:video_id>/share/revoke/", sharing.share_revoke, name="share_revoke"),
+    path("s/v/<str:token>/", sharing.shared_page, name="shared_page"),
+    path("s/v/<str:token>/file", sharing.shared_file, name="shared_file"),
+    path("s/v/<str:token>/poster", sharing.shared_poster, name="shared_poster"),
     # Media delivery: membership-checked, byte ranges, conditional requests
     path("files/videos/<uuid:video_id>/file", media.video_file, name="media_video"),
     path("files/videos/<uuid:video_id>/poster", media.video_poster, name="media_poster"),

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from studio.models import AuditEvent, Membership, Role, Status
+from studio.models import AuditEvent, Invitation, Membership, Role, Status
 from studio.services import audit, moderation
 from tests.conftest import Cast
 from tests.creator.conftest import _no_broker, fake_providers  # noqa: F401
@@ -117,18 +117,23 @@ def test_membership_changes_are_recorded(cast: Cast) -> None:
     client = cast.client_for(cast.owner)
     newcomer = make_user("nina")
     team = cast.team.public_id
-    client.post(f"/teams/{team}/members/", {"user": "nina", "role": Role.VIEWER})
+    client.post(f"/teams/{team}/invitations/", {"who": "nina", "role": Role.VIEWER})
+    invitation = Invitation.objects.get(team=cast.team)
+    cast.client_for(newcomer).post(f"/invitations/{invitation.token}/accept/")
     membership = Membership.objects.get(user=newcomer, team=cast.team)
     client.post(f"/teams/{team}/members/{membership.public_id}/role/", {"role": Role.EDITOR})
     client.post(f"/teams/{team}/members/{membership.public_id}/remove/")
-    actions = list(
-        AuditEvent.objects.filter(team=cast.team).order_by("id").values_list("action", flat=True)
-    )
-    assert actions == ["member.add", "member.role", "member.remove"]
-    assert all(
-        e.details["member"] == "nina" and e.actor == cast.owner
-        for e in AuditEvent.objects.filter(team=cast.team)
-    )
+    events = list(AuditEvent.objects.filter(team=cast.team).order_by("id"))
+    assert [e.action for e in events] == [
+        "invitation.create",
+        "invitation.accept",
+        "member.role",
+        "member.remove",
+    ]
+    created, accepted, *changes = events
+    assert created.actor == cast.owner and created.details["invited"] == "nina"
+    assert accepted.actor == newcomer and accepted.object_id == str(invitation.public_id)
+    assert all(e.details["member"] == "nina" and e.actor == cast.owner for e in changes)
 
 
 def test_a_failed_sign_in_is_recorded_without_the_password(cast: Cast) -> None:
@@ -214,3 +219,28 @@ def test_a_csv_cell_that_starts_like_a_formula_is_defused(cast: Cast) -> None:
     event = audit.record(User.objects.get(username="=cmd"), "a.one", cast.team)
     rows = list(csv.reader(io.StringIO("".join(audit.to_csv([event])))))
     assert rows[1][1] == "'=cmd"
+
+
+def test_invitations_share_links_and_lockouts_are_recorded(cast: Cast, settings: Any) -> None:
+    owner = cast.client_for(cast.owner)
+    team = cast.team.public_id
+    owner.post(f"/teams/{team}/invitations/", {"who": "pat@example.com", "role": Role.VIEWER})
+    invitation = Invitation.objects.get(team=cast.team)
+    owner.post(f"/teams/{team}/invitations/{invitation.public_id}/revoke/")
+    video = make_output(cast.project, cast.owner)
+    owner.post(f"/videos/{video.public_id}/share/")
+    owner.post(f"/videos/{video.public_id}/share/revoke/")
+    cast.client_for(cast.viewer).post(f"/teams/{team}/leave/")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        Client().post("/accounts/login/", {"username": "olivia", "password": "wrong"})
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {
+        "invitation.create",
+        "invitation.revoke",
+        "share.create",
+        "share.revoke",
+        "member.leave",
+        "signin.lockout",
+    } <= actions
+    lockout = AuditEvent.objects.get(action="signin.lockout")
+    assert lockout.details["username"] == "olivia" and lockout.client_address == "127.0.0.1"

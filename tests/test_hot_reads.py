@@ -46,7 +46,15 @@ def _poll(client: Client, versions: list[str], **extra: str):  # type: ignore[no
 
 def test_studio_uses_djangos_database_sessions_and_model_backend() -> None:
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
-    assert settings.AUTHENTICATION_BACKENDS == ["django.contrib.auth.backends.ModelBackend"]
+    # django-axes' backend only counts and refuses sign-ins: it loads no user,
+    # so every request's signed-in user still comes from ModelBackend.
+    from axes.backends import AxesStandaloneBackend
+
+    assert settings.AUTHENTICATION_BACKENDS == [
+        "axes.backends.AxesStandaloneBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    assert not hasattr(AxesStandaloneBackend, "get_user")
 
 
 def test_an_inactive_user_is_signed_out_on_the_next_request(cast: Cast) -> None:

@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from studio.services.signing import signed_reference_url
+from studio.services.signing import SALT, signed_reference_url
 from tests.conftest import Cast
 from tests.factories import make_reference
 
@@ -58,3 +58,14 @@ def test_links_to_two_images_differ_and_do_not_contain_the_file_path(cast: Cast)
     second = make_reference(cast.team, (0, 0, 255))
     assert signed_reference_url(first) != signed_reference_url(second)
     assert "teams/" not in signed_reference_url(first)
+
+
+def test_a_token_signed_over_something_that_is_not_an_image_id_is_404(client: Client) -> None:
+    # The signature is good but the value is no UUID: once a 500 from the lookup.
+    token = signing.TimestampSigner(salt=SALT).sign("not-an-image-id")
+    assert client.get(f"/s/ref/{token}/").status_code == 404
+
+
+@pytest.mark.parametrize("token", ["abc", "a:b:c", "%00", "x" * 3000, "é:é:é"])
+def test_a_malformed_token_is_404(client: Client, token: str) -> None:
+    assert client.get(f"/s/ref/{token}/").status_code == 404

@@ -13,7 +13,16 @@ pytestmark = pytest.mark.django_db
 
 # Public by design: sign-in, sign-up, health, and signed reference links (which
 # carry their own expiring signature).
-PUBLIC_NAMES = {"login", "signup", "healthz", "signed_reference"}
+PUBLIC_NAMES = {
+    "login",
+    "signup",
+    "healthz",
+    "signed_reference",
+    # View-only share links: the unguessable token is the key (tests/test_share_links.py).
+    "shared_page",
+    "shared_file",
+    "shared_poster",
+}
 
 
 def _studio_patterns(

@@ -1,13 +1,10 @@
-"""Team forms: name a team, add a member, change a role, switch the current team."""
+"""Team forms: name a team, invite someone, change a role, switch the current team."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django import forms
 
 from studio.models import Role, Team
-from studio.services.teams import find_user
 
 
 class TeamForm(forms.ModelForm):
@@ -23,15 +20,22 @@ class TeamForm(forms.ModelForm):
         return name
 
 
-class AddMemberForm(forms.Form):
-    user = forms.CharField(label="Username or email", max_length=254)
+class InviteForm(forms.Form):
+    who = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        help_text="A username gets the invitation on their Teams page; an email address gets a "
+        "link for you to send them.",
+        error_messages={"required": "Give a username or an email address."},
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
 
-    def clean_user(self) -> Any:
-        user = find_user(self.cleaned_data["user"])
-        if user is None:
-            raise forms.ValidationError("No active account has that username or email.")
-        return user
+    def clean_who(self) -> str:
+        who: str = self.cleaned_data["who"].strip()
+        if "@" in who:
+            # Only a well-formed address: the invitation is a link sent to it.
+            forms.EmailField().clean(who)
+        return who
 
 
 class RoleForm(forms.Form):

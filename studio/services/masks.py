@@ -373,9 +373,26 @@ def submit_removal(
                 mask=stored or reuse,
                 idempotency_key=idempotency_key,
             )
+            if stored is not None and job.mask_id != stored.pk:
+                # The same form won a race in another request after our first
+                # look: its job stands, and our mask must not stay behind.
+                raise _AlreadySubmitted(job)
+    except _AlreadySubmitted as duplicate:
+        _delete_file(stored)
+        return duplicate.job
     except Exception:
         # The row went with the transaction; its file did not.
-        if stored is not None and stored.file.name:
-            stored.file.storage.delete(stored.file.name)
+        _delete_file(stored)
         raise
     return job
+
+
+class _AlreadySubmitted(Exception):
+    def __init__(self, job: Job) -> None:
+        super().__init__(str(job.public_id))
+        self.job = job
+
+
+def _delete_file(mask: Mask | None) -> None:
+    if mask is not None and mask.file.name:
+        mask.file.storage.delete(mask.file.name)

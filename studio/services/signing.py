@@ -7,6 +7,8 @@ sign-in: unguessable (an HMAC of the image's random id and the time), valid for
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -30,6 +32,9 @@ def image_for_token(token: str) -> ReferenceImage | None:
         public_id = signing.TimestampSigner(salt=SALT).unsign(
             token, max_age=settings.STUDIO_SIGNED_URL_MAX_AGE
         )
-    except signing.BadSignature:  # also SignatureExpired
+        # A value signed under this salt that is not an image id (a reused
+        # key, an older link format) is a bad link, not a server error.
+        image_id = uuid.UUID(public_id)
+    except (signing.BadSignature, ValueError):  # BadSignature covers SignatureExpired
         return None
-    return ReferenceImage.objects.filter(public_id=public_id).first()
+    return ReferenceImage.objects.filter(public_id=image_id).first()

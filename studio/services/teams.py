@@ -1,16 +1,22 @@
-"""Teams, memberships and projects: every change to them goes through here."""
+"""Teams, memberships, invitations and projects: every change to them goes through here.
+
+Nobody is put in a team: an owner invites (`invite`), the invitee accepts or
+declines; owners revoke, members leave (`remove_member` on their own row).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from studio.models import Membership, Project, Role, Team
+from studio.models import Invitation, Membership, Project, Role, Team
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -56,22 +62,105 @@ def switch_team(request: HttpRequest, team: Team) -> None:
     request.session[SESSION_KEY] = str(team.public_id)
 
 
-def find_user(username_or_email: str) -> User | None:
-    value = username_or_email.strip()
-    if not value:
-        return None
-    users = get_user_model().objects.filter(is_active=True)
-    return users.filter(Q(username__iexact=value) | Q(email__iexact=value)).order_by("pk").first()
+def _pending() -> Q:
+    return Q(
+        accepted_at__isnull=True,
+        declined_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
 
 
-def add_member(team: Team, user: User, role: str) -> Membership:
+def _offered_to(user: User) -> Q:
+    # A username invitation for a name nobody had yet goes to whoever takes it.
+    return Q(invitee=user) | Q(invitee__isnull=True, email="", username__iexact=user.username)
+
+
+def invite(team: Team, by: User, username_or_email: str, role: str) -> Invitation:
+    """Offer `role` in `team` to an account by username, or to whoever gets the email link.
+
+    The owner is told the same thing whether or not an account has that name or
+    address; only an existing member is named as such (the owner sees the
+    member list anyway).
+    """
     if role not in Role.values:
         raise TeamError("Choose one of the listed roles.")
+    target = username_or_email.strip()
+    if not target:
+        raise TeamError("Give a username or an email address.")
+    fields: dict[str, Any] = {"email": target} if "@" in target else {"username": target}
+    if "username" in fields:
+        invitee = get_user_model().objects.filter(username__iexact=target, is_active=True).first()
+        if invitee is not None and team.memberships.filter(user=invitee).exists():
+            raise TeamError(f"{invitee.get_username()} is already a member of {team.name}.")
+        fields["invitee"] = invitee
+    key = "email__iexact" if "email" in fields else "username__iexact"
+    if team.invitations.filter(_pending(), **{key: target}).exists():
+        raise TeamError(f"{target} already has an invitation waiting: revoke it to send another.")
+    return Invitation.objects.create(
+        team=team,
+        role=role,
+        invited_by=by,
+        expires_at=timezone.now() + timedelta(days=settings.STUDIO_INVITATION_DAYS),
+        **fields,
+    )
+
+
+def pending_invitations(user: User) -> QuerySet[Invitation]:
+    """The invitations offered to this account by username that it has not answered."""
+    return (
+        Invitation.objects.filter(_pending(), _offered_to(user))
+        .select_related("team", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def waiting_invitations(team: Team) -> QuerySet[Invitation]:
+    """A team's invitations nobody has answered yet, for its owners."""
+    return team.invitations.filter(_pending()).select_related("invited_by", "invitee")
+
+
+def invitation_for(user: User, token: str) -> Invitation | None:
+    """The invitation behind a link, if `user` may answer it (None reads as 404)."""
+    found = Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
+    if found is None:
+        return None
+    if found.username and not Invitation.objects.filter(_offered_to(user), pk=found.pk).exists():
+        return None  # offered to another account: the link is no use to this one
+    return found
+
+
+def is_pending(invitation: Invitation) -> bool:
+    return Invitation.objects.filter(_pending(), pk=invitation.pk).exists()
+
+
+_ANSWERED = "This invitation was already answered, revoked, or has expired."
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
+    """Join the team; a second accept (another tab, a double click) changes nothing."""
     try:
         with transaction.atomic():
-            return Membership.objects.create(team=team, user=user, role=role)
+            claimed = Invitation.objects.filter(_pending(), pk=invitation.pk).update(
+                accepted_at=timezone.now(), accepted_by=user
+            )
+            if claimed != 1:
+                raise TeamError(_ANSWERED)
+            return Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
     except IntegrityError:
-        raise TeamError(f"{user.get_username()} is already a member of {team.name}.") from None
+        raise TeamError(f"You are already a member of {invitation.team.name}.") from None
+
+
+def decline_invitation(invitation: Invitation, user: User) -> None:
+    answered = Invitation.objects.filter(_pending(), pk=invitation.pk)
+    if not answered.update(declined_at=timezone.now()):
+        raise TeamError(_ANSWERED)
+
+
+def revoke_invitation(invitation: Invitation, by: User) -> None:
+    answered = Invitation.objects.filter(_pending(), pk=invitation.pk)
+    if not answered.update(revoked_at=timezone.now()):
+        raise TeamError(_ANSWERED)
 
 
 def _lock_owners(team: Team) -> int:
@@ -86,7 +175,9 @@ def change_role(membership: Membership, role: str) -> Membership:
         raise TeamError("Choose one of the listed roles.")
     with transaction.atomic():
         owners = _lock_owners(membership.team)
-        current = Membership.objects.get(pk=membership.pk)
+        current = Membership.objects.filter(pk=membership.pk).first()
+        if current is None:
+            raise TeamError(f"{membership.user.get_username()} is no longer in {membership.team}.")
         if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
             raise TeamError("A team needs at least one owner: make someone else owner first.")
         current.role = role
@@ -97,7 +188,10 @@ def change_role(membership: Membership, role: str) -> Membership:
 def remove_member(membership: Membership) -> None:
     with transaction.atomic():
         owners = _lock_owners(membership.team)
-        current = Membership.objects.get(pk=membership.pk)
+        current = Membership.objects.filter(pk=membership.pk).first()
+        if current is None:
+            # A second click, or another owner, got there first.
+            raise TeamError(f"{membership.user.get_username()} is no longer in {membership.team}.")
         if current.role == Role.OWNER and owners <= 1:
             raise TeamError("A team needs at least one owner: make someone else owner first.")
         current.delete()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -8,6 +11,30 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from studio.forms.accounts import SignupForm
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def client_ip(request: Any) -> str | None:
+    """The client's address for sign-in limits (and any record of who did what).
+
+    Behind Studio's proxy (`STUDIO_BEHIND_PROXY`) the client is the last address
+    the proxy appended to X-Forwarded-For; earlier entries are whatever the
+    client sent and cannot be trusted.
+    """
+    meta = getattr(request, "META", {})
+    if settings.STUDIO_BEHIND_PROXY:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if forwarded and forwarded[-1]:
+            return forwarded[-1]
+    return meta.get("REMOTE_ADDR") or None
+
+
+def locked_out(request: HttpRequest, response: Any, credentials: Any) -> HttpResponse:
+    """django-axes' answer to a sign-in while the account or address is locked."""
+    minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes}
+    return render(request, "registration/locked_out.html", context, status=429)
 
 
 @login_not_required
@@ -19,7 +46,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        login(request, user, backend=MODEL_BACKEND)
         messages.success(request, "Welcome to Studio. Your personal team is ready.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from studio.forms.teams import AddMemberForm, RoleForm, SwitchTeamForm, TeamForm
+from studio.forms.teams import InviteForm, RoleForm, SwitchTeamForm, TeamForm
 from studio.jobs.actions import credits_summary
-from studio.models import Membership, Role
+from studio.models import Invitation, Membership, Role
 from studio.services import audit
 from studio.services import teams as team_service
 from studio.typing import AuthedRequest
@@ -28,7 +29,12 @@ def team_list(request: AuthedRequest) -> HttpResponse:
         .select_related("team")
         .order_by("-team__personal", "team__name")
     )
-    return render(request, "studio/teams.html", {"memberships": memberships, "form": form})
+    context = {
+        "memberships": memberships,
+        "form": form,
+        "invitations": team_service.pending_invitations(request.user),
+    }
+    return render(request, "studio/teams.html", context)
 
 
 def team_detail(request: AuthedRequest, team_id: UUID) -> HttpResponse:
@@ -42,7 +48,9 @@ def team_detail(request: AuthedRequest, team_id: UUID) -> HttpResponse:
             "team": team,
             "my_membership": membership,
             "members": members,
-            "add_form": AddMemberForm(),
+            "invite_form": InviteForm(),
+            "invitation_days": settings.STUDIO_INVITATION_DAYS,
+            "invitations": team_service.waiting_invitations(team) if membership.is_owner else [],
             "role_choices": Role.choices,
             "credits": credits_summary(team.pk),
         },
@@ -61,28 +69,6 @@ def team_switch(request: AuthedRequest) -> HttpResponse:
     if next_url.startswith("/") and not next_url.startswith("//"):
         return redirect(next_url)
     return redirect("home")
-
-
-@require_POST
-def member_add(request: AuthedRequest, team_id: UUID) -> HttpResponse:
-    membership = get_team_membership(request, team_id)
-    require_owner(membership)
-    form = AddMemberForm(request.POST)
-    if form.is_valid():
-        try:
-            added = team_service.add_member(
-                membership.team, form.cleaned_data["user"], form.cleaned_data["role"]
-            )
-        except team_service.TeamError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Added {added.user.get_username()} as {added.role}.")
-            audit.record(request, "member.add", added, member=added.user, role=added.role)
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-    return redirect("team_detail", team_id=team_id)
 
 
 def _member_of_team(request: AuthedRequest, team_id: UUID, member_id: UUID) -> Membership:
@@ -125,3 +111,120 @@ def member_remove(request: AuthedRequest, team_id: UUID, member_id: UUID) -> Htt
     if target.user_id == request.user.pk:
         return redirect("team_list")
     return redirect("team_detail", team_id=team_id)
+
+
+@require_POST
+def invitation_create(request: AuthedRequest, team_id: UUID) -> HttpResponse:
+    membership = get_team_membership(request, team_id)
+    require_owner(membership)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect("team_detail", team_id=team_id)
+    who = form.cleaned_data["who"]
+    try:
+        invitation = team_service.invite(
+            membership.team, request.user, who, form.cleaned_data["role"]
+        )
+    except team_service.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        audit.record(
+            request,
+            "invitation.create",
+            invitation,
+            invited=invitation.username or invitation.email,
+            role=invitation.role,
+        )
+        if invitation.email:
+            messages.success(
+                request,
+                f"Invitation for {who} made: send them the link shown under "
+                "“Waiting invitations”. It works once, for whoever opens it signed in.",
+            )
+        else:
+            # The same words whether or not an account has that name.
+            messages.success(
+                request,
+                f"Invitation for {who} made. If an account has that name, it will find the "
+                "invitation on its Teams page.",
+            )
+    return redirect("team_detail", team_id=team_id)
+
+
+@require_POST
+def invitation_revoke(request: AuthedRequest, team_id: UUID, invitation_id: UUID) -> HttpResponse:
+    membership = get_team_membership(request, team_id)
+    require_owner(membership)
+    invitation = get_object_or_404(Invitation, public_id=invitation_id, team=membership.team)
+    try:
+        team_service.revoke_invitation(invitation, request.user)
+    except team_service.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        audit.record(request, "invitation.revoke", invitation)
+        messages.success(
+            request, f"Invitation for {invitation.username or invitation.email} revoked."
+        )
+    return redirect("team_detail", team_id=team_id)
+
+
+def _invitation(request: AuthedRequest, token: str) -> Invitation:
+    invitation = team_service.invitation_for(request.user, token)
+    if invitation is None:
+        raise Http404("This invitation link is not valid.")
+    return invitation
+
+
+@require_GET
+def invitation_detail(request: AuthedRequest, token: str) -> HttpResponse:
+    invitation = _invitation(request, token)
+    return render(
+        request,
+        "studio/team_invitation.html",
+        {"invitation": invitation, "pending": team_service.is_pending(invitation)},
+    )
+
+
+@require_POST
+def invitation_accept(request: AuthedRequest, token: str) -> HttpResponse:
+    invitation = _invitation(request, token)
+    try:
+        joined = team_service.accept_invitation(invitation, request.user)
+    except team_service.TeamError as exc:
+        messages.error(request, str(exc))
+        return redirect("team_list")
+    audit.record(request, "invitation.accept", invitation, role=joined.role)
+    team_service.switch_team(request, joined.team)
+    messages.success(
+        request, f"You joined “{joined.team.name}” as {joined.get_role_display().lower()}."
+    )
+    return redirect("team_detail", team_id=joined.team.public_id)
+
+
+@require_POST
+def invitation_decline(request: AuthedRequest, token: str) -> HttpResponse:
+    invitation = _invitation(request, token)
+    try:
+        team_service.decline_invitation(invitation, request.user)
+    except team_service.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        audit.record(request, "invitation.decline", invitation)
+        messages.info(request, f"You declined the invitation to “{invitation.team.name}”.")
+    return redirect("team_list")
+
+
+@require_POST
+def team_leave(request: AuthedRequest, team_id: UUID) -> HttpResponse:
+    membership = get_team_membership(request, team_id)
+    try:
+        team_service.remove_member(membership)
+    except team_service.TeamError as exc:
+        messages.error(request, str(exc))
+        return redirect("team_detail", team_id=team_id)
+    audit.record(request, "member.leave", membership, member=request.user)
+    messages.success(request, f"You left “{membership.team.name}”.")
+    return redirect("team_list")

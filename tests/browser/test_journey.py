@@ -66,7 +66,7 @@ def worker() -> Iterator[None]:
 def _shot(page: Page, artifacts_dir: Path, name: str) -> None:
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function(
-        "Array.from(document.images).every(i => i.complete && (i.naturalWidth > 0 || !i.src))"
+        "() => Array.from(document.images).every(i => i.complete && (i.naturalWidth > 0 || !i.src))"
     )
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts_dir / f"journey-{name}.png"), full_page=True)
@@ -171,7 +171,7 @@ def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     card.get_by_role("link", name="Open video").click()
     player = page.locator("video[data-player]")
     expect(player).to_be_visible()
-    page.wait_for_function("document.querySelector('video[data-player]').readyState >= 1")
+    page.wait_for_function("() => document.querySelector('video[data-player]').readyState >= 1")
     duration = page.evaluate("document.querySelector('video[data-player]').duration")
     assert duration > 1
     target = round(duration / 2, 2)
@@ -200,7 +200,7 @@ def test_creator_makes_a_shot_from_two_frames_then_a_gif(
     _shot(page, artifacts_dir, "08-gif-ready")
     gif_card.get_by_role("link", name="Open video").click()
     expect(page.locator("img.player")).to_be_visible()
-    page.wait_for_function("document.querySelector('img.player').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('img.player').naturalWidth > 0")
     expect(page.get_by_role("heading", name="Lineage")).to_be_visible()
     _shot(page, artifacts_dir, "09-gif-page")
     assert page_errors == []

@@ -87,7 +87,7 @@ class Canvas:
 
 def _open_painter(page: Page, live_server: Any, video: Video) -> None:
     page.goto(f"{live_server.url}/videos/{video.public_id}/remove/")
-    page.wait_for_function("document.querySelector('[data-video]').readyState >= 2")
+    page.wait_for_function("() => document.querySelector('[data-video]').readyState >= 2")
 
 
 def _set_size(page: Page, size: int) -> None:
@@ -224,7 +224,7 @@ def test_brush_settings_are_remembered_between_visits(
     page.locator("[data-opacity]").fill("35")
     page.get_by_role("button", name="Eraser").click()
     page.reload()
-    page.wait_for_function("document.querySelector('[data-video]').readyState >= 2")
+    page.wait_for_function("() => document.querySelector('[data-video]').readyState >= 2")
     expect(page.locator("[data-size-out]")).to_have_text("57 px")
     expect(page.locator("[data-opacity-out]")).to_have_text("35 %")
     expect(page.get_by_role("button", name="Eraser")).to_have_attribute("aria-pressed", "true")
@@ -388,7 +388,7 @@ def test_the_video_page_links_to_the_painter_and_compares_a_removal_with_its_sou
     page.goto(f"{live_server.url}/videos/{source.public_id}/")
     page.get_by_role("link", name="Remove object").click()
     expect(page).to_have_url(f"{live_server.url}/videos/{source.public_id}/remove/")
-    page.wait_for_function("document.querySelector('[data-video]').readyState >= 2")
+    page.wait_for_function("() => document.querySelector('[data-video]').readyState >= 2")
     canvas = Canvas(page, 640, 360)
     _set_size(page, 60)
     canvas.paint([(250, 150), (400, 220)], 60)
@@ -403,7 +403,8 @@ def test_the_video_page_links_to_the_painter_and_compares_a_removal_with_its_sou
     compare = page.locator("[data-video-compare]")
     expect(compare).to_be_visible()
     page.wait_for_function(
-        "[...document.querySelectorAll('[data-video-compare] video')].every(v => v.readyState >= 2)"
+        "() => [...document.querySelectorAll('[data-video-compare] video')]"
+        ".every(v => v.readyState >= 2)"
     )
     stage = page.locator("[data-compare-stage]")
     stage.scroll_into_view_if_needed()
@@ -420,7 +421,9 @@ def test_the_video_page_links_to_the_painter_and_compares_a_removal_with_its_sou
     )
     assert clip.startswith("inset(0px 0px 0px 2"), clip
     page.get_by_role("button", name="Play both").click()
-    page.wait_for_function("document.querySelector('[data-compare-before]').currentTime > 0.3")
+    page.wait_for_function(
+        "() => document.querySelector('[data-compare-before]').currentTime > 0.3"
+    )
     page.get_by_role("button", name="Pause").click()
     drift = page.evaluate(
         """() => { const [a, b] = document.querySelectorAll('[data-video-compare] video');

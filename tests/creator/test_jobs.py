@@ -12,7 +12,7 @@ from tests.factories import make_job, make_video, member_client
 
 pytestmark = pytest.mark.django_db
 
-POLL = "hx-trigger=\"every 2s [document.visibilityState === 'visible']\""
+POLL = 'hx-trigger="every 2s" data-poll-when-visible'
 UPDATES = "/jobs/updates/"
 
 

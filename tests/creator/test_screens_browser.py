@@ -62,7 +62,7 @@ def _images_loaded(page: Page) -> None:
     """Scroll through the page so lazy images load, then wait for every image."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function(
-        "Array.from(document.images).every(i => i.complete && (i.naturalWidth > 0 || !i.src))"
+        "() => Array.from(document.images).every(i => i.complete && (i.naturalWidth > 0 || !i.src))"
     )
     page.evaluate("window.scrollTo(0, 0)")
 

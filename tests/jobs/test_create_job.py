@@ -116,3 +116,13 @@ def test_team_credits_count_finished_and_outstanding_jobs(cast: Cast, gateway: A
     assert summary == {"spent": done.cost_credits, "reserved": running.cost_credits}
     page = cast.client_for(cast.viewer).get(f"/teams/{cast.team.public_id}/").content.decode()
     assert f"<strong>{done.cost_credits}</strong> spent" in page
+
+
+def test_a_key_another_team_used_makes_this_teams_own_job(cast: Cast, gateway: Any) -> None:
+    # Keys were unique across all teams: the second team's submit was a 500.
+    key = uuid.uuid4()
+    theirs = request_job(cast.outsider_project, cast.outsider, "mountsea", idempotency_key=key)
+    ours = request_job(cast.project, cast.editor, "mountsea", idempotency_key=key)
+    assert ours.pk != theirs.pk
+    assert ours.team_id == cast.team.pk
+    assert Job.objects.filter(idempotency_key=key).count() == 2

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -307,3 +309,42 @@ def test_outsider_cannot_load_the_video_or_its_masks(cast: Cast, video: Video) -
 def test_a_hidden_video_cannot_be_painted(cast: Cast, video: Video) -> None:
     Video.objects.filter(pk=video.pk).update(hidden_at=timezone.now())
     assert cast.client_for(cast.owner).get(painter_url(video)).status_code == 403
+
+
+def test_a_duplicate_submit_that_wins_the_race_leaves_no_orphan_mask(
+    cast: Cast, mountsea_video: Video, monkeypatch: Any
+) -> None:
+    # The second request looks for the key before the first has committed,
+    # then finds the first job once it creates its own: its mask must go.
+    key = uuid.uuid4()
+    probe = mask_service.probe
+    normalized = mask_service.normalize(factories.mask_jpeg(), probe(mountsea_video))
+    raced = []
+
+    def probe_while_the_other_request_commits(video: Video) -> Any:
+        if not raced:
+            raced.append(True)
+            mask_service.submit_removal(
+                video=video,
+                user=cast.editor,
+                provider="mountsea",
+                frame_seconds=0,
+                mask=normalized,
+                idempotency_key=key,
+            )
+        return probe(video)
+
+    monkeypatch.setattr(mask_service, "probe", probe_while_the_other_request_commits)
+    job = mask_service.submit_removal(
+        video=mountsea_video,
+        user=cast.editor,
+        provider="mountsea",
+        frame_seconds=0,
+        mask=normalized,
+        idempotency_key=key,
+    )
+    assert Job.objects.filter(mode=Mode.REMOVAL).count() == 1
+    assert Mask.objects.count() == 1
+    assert job.mask == Mask.objects.get()
+    files = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file() and "masks" in p.parts]
+    assert len(files) == 1

@@ -12,6 +12,16 @@
     });
   }
 
+  // A poller marked data-poll-when-visible skips its turn while the tab is
+  // hidden. (An htmx trigger filter would do the same, but htmx evaluates
+  // filters as code, which the Content-Security-Policy forbids.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.hasAttribute("data-poll-when-visible") && document.visibilityState !== "visible") {
+      event.preventDefault();
+    }
+  });
+
   if (window.htmx) {
     window.htmx.onLoad(initTeamSwitcher);
   } else {
