@@ -240,7 +240,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("STUDIO_LOGIN_LOCKOUT_MINUTES", 15
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
-AXES_CLIENT_IP_CALLABLE = "studio.views.accounts.client_ip"
+AXES_CLIENT_IP_CALLABLE = "studio.services.audit.client_address"
 AXES_VERBOSE = False
 # Every page: our own scripts, styles and media only; no inline script or style
 # (htmx's own indicator style is turned off by a meta tag in base.html).

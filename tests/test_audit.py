@@ -244,3 +244,29 @@ def test_invitations_share_links_and_lockouts_are_recorded(cast: Cast, settings:
     } <= actions
     lockout = AuditEvent.objects.get(action="signin.lockout")
     assert lockout.details["username"] == "olivia" and lockout.client_address == "127.0.0.1"
+
+
+def test_a_budget_change_is_recorded_with_its_settings(cast: Cast) -> None:
+    budget = {"kind": "balance", "amount": "500", "member_monthly_limit": "", "max_in_flight": "3"}
+    response = cast.client_for(cast.owner).post(
+        f"/teams/{cast.team.public_id}/ledger/budget/", budget
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="budget.save")
+    assert event.actor == cast.owner and event.team == cast.team
+    assert event.details["amount"] == 500 and event.details["max_in_flight"] == 3
+
+
+def test_behind_the_proxy_the_audit_trail_records_the_client_not_the_proxy(
+    cast: Cast, settings: Any
+) -> None:
+    settings.STUDIO_BEHIND_PROXY = True
+    Client().post(
+        "/accounts/login/",
+        {"username": "eddie", "password": "wrong-secret"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="192.0.2.66, 203.0.113.7",
+    )
+    # The last hop is the one our proxy appended; the first is whatever the client sent.
+    event = AuditEvent.objects.get(action="signin.failed")
+    assert event.client_address == "203.0.113.7"

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from studio.jobs import dispatch
@@ -121,19 +120,3 @@ def retry_job(job: Job, user: User, *, idempotency_key: uuid.UUID | None = None)
 def elapsed_seconds(job: Job, now: datetime | None = None) -> float:
     end = job.finished_at or now or timezone.now()
     return max(0.0, (end - job.created_at).total_seconds())
-
-
-def credits_summary(team_id: int) -> dict[str, int]:
-    """Credits a team has spent (succeeded jobs) and has riding on jobs that
-    reached a provider but have not finished (or whose outcome is unknown)."""
-
-    def total(statuses: list[str]) -> int:
-        jobs = Job.objects.filter(team_id=team_id, status__in=statuses)
-        return int(jobs.aggregate(total=Sum("cost_credits"))["total"] or 0)
-
-    return {
-        "spent": total([Status.SUCCEEDED]),
-        "reserved": total(
-            [Status.SUBMITTING, Status.QUEUED, Status.RUNNING, Status.NEEDS_ATTENTION]
-        ),
-    }

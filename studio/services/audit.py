@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -28,11 +29,20 @@ if TYPE_CHECKING:
 MAX_DETAIL_CHARS = 2000
 
 
-def client_address(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the proxy-corrected address: settings trust X-Forwarded-For
-    # only behind a configured proxy, so a client cannot forge it here.
-    address = request.META.get("REMOTE_ADDR") or ""
-    return address or None
+def client_address(request: Any) -> str | None:
+    """The client's address, for the audit trail and the sign-in limits (django-axes).
+
+    Behind Studio's proxy (`STUDIO_BEHIND_PROXY`) the client is the last address
+    the proxy appended to X-Forwarded-For; earlier entries are whatever the
+    client sent and cannot be trusted. Otherwise it is the connection's address.
+    """
+    meta = getattr(request, "META", {})
+    if settings.STUDIO_BEHIND_PROXY:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if forwarded and forwarded[-1]:
+            return str(forwarded[-1])
+    address = meta.get("REMOTE_ADDR") or ""
+    return str(address) or None
 
 
 def _team_of(obj: Any) -> Team | None:

@@ -15,21 +15,6 @@ from studio.forms.accounts import SignupForm
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def client_ip(request: Any) -> str | None:
-    """The client's address for sign-in limits (and any record of who did what).
-
-    Behind Studio's proxy (`STUDIO_BEHIND_PROXY`) the client is the last address
-    the proxy appended to X-Forwarded-For; earlier entries are whatever the
-    client sent and cannot be trusted.
-    """
-    meta = getattr(request, "META", {})
-    if settings.STUDIO_BEHIND_PROXY:
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if forwarded and forwarded[-1]:
-            return forwarded[-1]
-    return meta.get("REMOTE_ADDR") or None
-
-
 def locked_out(request: HttpRequest, response: Any, credentials: Any) -> HttpResponse:
     """django-axes' answer to a sign-in while the account or address is locked."""
     minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)

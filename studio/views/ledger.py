@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from studio.forms.ledger import BudgetForm
 from studio.jobs.ledger import credits_left
 from studio.models import Membership
 from studio.presenters import credit_words, label
+from studio.services import audit
 from studio.services import ledger as ledger_service
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
@@ -96,7 +98,9 @@ def team_budget(request: AuthedRequest, team_id: UUID) -> HttpResponse:
     form = BudgetForm(request.POST)
     if not form.is_valid():
         return _page(request, membership, form)
-    ledger_service.save_budget(membership.team, request.user, form.settings())
+    budget = form.settings()
+    ledger_service.save_budget(membership.team, request.user, budget)
+    audit.record(request, "budget.save", membership.team, **dataclasses.asdict(budget))
     messages.success(request, "Budget saved.")
     return redirect("team_ledger", team_id=membership.team.public_id)
 

@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from studio.forms.teams import InviteForm, RoleForm, SwitchTeamForm, TeamForm
-from studio.jobs.actions import credits_summary
 from studio.models import Invitation, Membership, Role
 from studio.services import audit
+from studio.services import ledger as ledger_service
 from studio.services import teams as team_service
 from studio.typing import AuthedRequest
 from studio.views.access import get_team_membership, require_owner
@@ -52,7 +52,7 @@ def team_detail(request: AuthedRequest, team_id: UUID) -> HttpResponse:
             "invitation_days": settings.STUDIO_INVITATION_DAYS,
             "invitations": team_service.waiting_invitations(team) if membership.is_owner else [],
             "role_choices": Role.choices,
-            "credits": credits_summary(team.pk),
+            "credits": ledger_service.totals(team),
         },
     )
 

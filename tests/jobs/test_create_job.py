@@ -99,8 +99,8 @@ def test_an_archived_project_takes_no_new_jobs(cast: Cast, gateway: Any) -> None
 
 
 def test_team_credits_count_finished_and_outstanding_jobs(cast: Cast, gateway: Any) -> None:
-    from studio.jobs.actions import credits_summary
     from studio.jobs.states import transition
+    from studio.services.ledger import totals
 
     done = request_job(cast.project, cast.editor, "mountsea")
     running = request_job(cast.project, cast.editor, "mountsea", prompt_text="Second shot")
@@ -112,8 +112,9 @@ def test_team_credits_count_finished_and_outstanding_jobs(cast: Cast, gateway: A
     ):
         for status in path:
             transition(job, status, "test")
-    summary = credits_summary(cast.team.pk)
-    assert summary == {"spent": done.cost_credits, "reserved": running.cost_credits}
+    # The team page reads the ledger: charged on delivery, held while running, released on failure.
+    summary = totals(cast.team)
+    assert (summary["charged"], summary["held"]) == (done.cost_credits, running.cost_credits)
     page = cast.client_for(cast.viewer).get(f"/teams/{cast.team.public_id}/").content.decode()
     assert f"<strong>{done.cost_credits}</strong> spent" in page
 
