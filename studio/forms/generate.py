@@ -274,6 +274,9 @@ class GenerateForm(forms.Form):
                 aspect_ratio=chosen.aspect_ratio,
                 duration_seconds=chosen.duration,
             )
+        if not chosen.provider["takes_seed"]:
+            # The provider drops seeds: a posted one is ignored, none is offered.
+            del self.fields["seed"]
         provider = self.fields["provider"].widget
         assert isinstance(provider, OffOptionsSelect)
         provider.off = frozenset(p["name"] for p in self.caps["providers"]) - chosen.capable
@@ -315,6 +318,10 @@ class GenerateForm(forms.Form):
     def slot_group(self) -> tuple[str, str]:
         mode = self.selection.mode if self.selection else ""
         return SLOT_GROUPS.get(mode, ("Images", "not used in this mode"))
+
+    @property
+    def offers_seed(self) -> bool:
+        return "seed" in self.fields
 
     @property
     def length_note(self) -> str:
