@@ -96,7 +96,7 @@ def _slot_upload(request: AuthedRequest, project: Project) -> GenerateForm:
         error = "Drop the image onto one of the image slots."
     elif not upload.is_valid() or len(upload.accepted) != 1:
         found = [m for field_errors in upload.errors.values() for m in field_errors]
-        error = found[0] if found else "Drop one image at a time."
+        error = str(found[0]) if found else "Drop one image at a time."
     else:
         file = upload.accepted[0]
         try:

@@ -101,12 +101,13 @@ _PNG_IN_PAGE = """async ([selector, how, name]) => {
   const transfer = new DataTransfer();
   transfer.items.add(new File([blob], name, { type: "image/png" }));
   const target = document.querySelector(selector);
+  const init = { bubbles: true, cancelable: true };
   if (how === "drop") {
-    target.dispatchEvent(new DragEvent("dragover", { bubbles: true, cancelable: true, dataTransfer: transfer }));
-    target.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: transfer }));
+    target.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: transfer }));
+    target.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: transfer }));
   } else {
     target.focus();
-    target.dispatchEvent(new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: transfer }));
+    target.dispatchEvent(new ClipboardEvent("paste", { ...init, clipboardData: transfer }));
   }
 }"""
 
