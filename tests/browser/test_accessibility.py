@@ -80,7 +80,8 @@ def test_every_page_passes_the_accessibility_check(
     user.save(update_fields=["is_staff"])
     page.emulate_media(color_scheme=scheme)
     problems = {}
-    for name, path in _pages(user):
+    named = _pages(user)
+    for name, path in named:
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, (name, path)
         page.wait_for_load_state("networkidle")
@@ -88,4 +89,17 @@ def test_every_page_passes_the_accessibility_check(
         if found:
             problems[name] = found
             page.screenshot(path=str(artifacts_dir / f"a11y-{scheme}-{name}.png"), full_page=True)
+    # The states a page only reaches through a click: the image picker, a shot's Extend.
+    project_path = dict(named)["project"]
+    page.goto(f"{live_server.url}{project_path}")
+    page.get_by_text("Ingredients to video", exact=True).click()
+    page.get_by_role("button", name="Choose the ingredient 1 from the library").click()
+    page.get_by_role("dialog").wait_for()
+    if found := _blocking(page):
+        problems["image picker"] = found
+    page.goto(f"{live_server.url}{dict(named)['scene']}")
+    page.get_by_text("Extend this shot").first.click()
+    page.get_by_text("Jump to the next shot").first.click()
+    if found := _blocking(page):
+        problems["scene, details open"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
