@@ -123,12 +123,15 @@ def test_an_image_dropped_or_pasted_into_a_slot_joins_the_library_and_fills_the_
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{live_server.url}/projects/{project.public_id}/")
     page.get_by_role("textbox", name="Prompt").fill("A kite over the dunes")
+    # Each change re-renders the form: wait for each, so none is cut short.
     page.get_by_text("Frames to video", exact=True).click()
-    page.get_by_label("Provider").select_option("local")
     expect(page.get_by_role("combobox", name="Start frame")).to_be_attached()
+    page.get_by_label("Provider").select_option("local")
+    expect(page.get_by_text("(free, rendered on this server)")).to_be_visible()
 
     page.evaluate(_PNG_IN_PAGE, ['[data-slot-name="start_image"]', "drop", "dropped.png"])
-    expect(page.get_by_text("dropped.png added to your library.")).to_be_visible()
+    # An upload, a store and a re-render: slower than a click on a busy machine.
+    expect(page.get_by_text("dropped.png added to your library.")).to_be_visible(timeout=20_000)
     dropped = ReferenceImage.objects.get(team=team, original_name="dropped.png")
     expect(page.get_by_role("combobox", name="Start frame")).to_have_value(str(dropped.public_id))
     expect(page.locator('[data-slot-name="start_image"] .slot-preview img')).to_be_visible()
@@ -136,7 +139,7 @@ def test_an_image_dropped_or_pasted_into_a_slot_joins_the_library_and_fills_the_
     page.evaluate(
         _PNG_IN_PAGE, ['[data-slot-name="end_image"] [data-slot-preview]', "paste", "pasted.png"]
     )
-    expect(page.get_by_text("pasted.png added to your library.")).to_be_visible()
+    expect(page.get_by_text("pasted.png added to your library.")).to_be_visible(timeout=20_000)
     pasted = ReferenceImage.objects.get(team=team, original_name="pasted.png")
     expect(page.get_by_role("combobox", name="End frame")).to_have_value(str(pasted.public_id))
     # The first slot kept its image and the prompt its words across both re-renders.
