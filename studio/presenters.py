@@ -96,6 +96,17 @@ def provider_label(provider: str) -> str:
         return provider
 
 
+def job_seed(job: Job) -> int | None:
+    """The seed that reached the model, or None: an older gateway job stored one the
+    gateway never received, and showing it would promise a reproducible re-run."""
+    seed = job.params.get("seed")
+    try:
+        takes_seed = registry.provider_class(job.provider).takes_seed
+    except (KeyError, ImportError):
+        return None
+    return seed if takes_seed and isinstance(seed, int) else None
+
+
 def model_choices() -> list[tuple[str, str]]:
     """('provider:model', label) for every enabled model, by label: the gallery's filter."""
     choices = [

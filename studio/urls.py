@@ -190,6 +190,11 @@ urlpatterns = [
     ),
     path("scenes/<uuid:scene_id>/shots/<uuid:shot_id>/jump/", scenes.shot_jump, name="shot_jump"),
     path(
+        "scenes/<uuid:scene_id>/shots/<uuid:shot_id>/extend/",
+        scenes.shot_extend,
+        name="shot_extend",
+    ),
+    path(
         "videos/<uuid:video_id>/add-to-scene/", scenes.video_add_to_scene, name="video_add_to_scene"
     ),
 ]

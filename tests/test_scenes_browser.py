@@ -216,3 +216,27 @@ def test_jump_to_fills_the_next_place_when_its_job_succeeds(
         bravo.pk,
     ]
     page.screenshot(path=str(artifacts_dir / "scene-jump-filled.png"), full_page=True)
+
+
+def test_a_shot_moves_several_places_from_the_keyboard_without_leaving_its_button(
+    page: Page, live_server: Any, project_with_videos: tuple[User, Project, list[Video]]
+) -> None:
+    user, project, (alpha, bravo, charlie) = project_with_videos
+    from studio.services import scenes
+
+    scene = scenes.create_scene(project, user, "Keys")
+    for video in (alpha, bravo, charlie):
+        scenes.add_shot(scene, video)
+    sign_in(page, live_server, user)
+    page.goto(f"{live_server.url}/scenes/{scene.public_id}/")
+    page.get_by_role("button", name="Move shot 3 earlier").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/#shot-*")
+    # Focus came back to the moved shot's same button: Enter again moves it on.
+    expect(page.get_by_role("button", name="Move shot 2 earlier")).to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator(".shot").nth(0)).to_contain_text("Shot Charlie")
+    assert order_of(scene) == [charlie.pk, alpha.pk, bravo.pk]
+    # At the top "Earlier" is disabled: focus falls on the shot's "Later".
+    expect(page.get_by_role("button", name="Move shot 1 later")).to_be_focused()

@@ -12,7 +12,7 @@ from django.urls import reverse
 from studio.models import ExportShot, Job, Mode, Scene, SceneShot, Video
 from studio.services import scenes
 from tests.conftest import Cast
-from tests.factories import make_job, make_output, make_project, make_video
+from tests.factories import drive, make_job, make_output, make_project, make_video
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +204,7 @@ def test_outsiders_get_404_everywhere(cast: Cast, scene: Scene):
         ("shot_trim", (shot.public_id,)),
         ("shot_remove", (shot.public_id,)),
         ("shot_jump", (shot.public_id,)),
+        ("shot_extend", (shot.public_id,)),
     ]:
         assert client.post(url(name, scene.public_id, *args)).status_code == 404, name
     assert (
@@ -226,6 +227,7 @@ def test_viewers_watch_but_get_403_on_every_change(cast: Cast, scene: Scene):
         ("shot_trim", (shot.public_id,)),
         ("shot_remove", (shot.public_id,)),
         ("shot_jump", (shot.public_id,)),
+        ("shot_extend", (shot.public_id,)),
     ]:
         assert client.post(url(name, scene.public_id, *args)).status_code == 403, name
     assert (
@@ -276,3 +278,64 @@ def test_jump_holds_a_place_after_the_shot_and_shows_its_job(cast: Cast, editor:
     assert [s.pending_job_id for s in scene.shots.all()] == [None, job.pk, None]
     page = editor.get(response["Location"]).content.decode()
     assert "Waiting for its video" in page and f'id="job-{job.public_id}"' in page
+
+
+def test_a_shot_offers_extend_with_where_it_runs_and_a_gif_shot_says_why_not(
+    cast: Cast, scene: Scene, editor: Client
+):
+    shot = scenes.add_shot(scene, make_output(cast.project))
+    page = editor.get(url("scene_detail", scene.public_id)).content.decode()
+    assert url("shot_extend", scene.public_id, shot.public_id) in page
+    assert '<option value="local:draft" selected>' in page and "free · on this server" in page
+    # A shot waiting on a job cannot be extended again; the button says why.
+    job = make_job(cast.project, cast.editor, status="running", mode=Mode.EXTEND)
+    SceneShot.objects.filter(pk=shot.pk).update(pending_job=job)
+    page = editor.get(url("scene_detail", scene.public_id)).content.decode()
+    assert url("shot_extend", scene.public_id, shot.public_id) not in page
+    assert f'disabled aria-describedby="extend-why-{shot.public_id}"' in page
+    assert "This shot is already being replaced." in page
+
+
+def test_extending_a_shot_that_cannot_be_extended_makes_nothing(
+    cast: Cast, scene: Scene, editor: Client
+):
+    shot = scenes.add_shot(scene, make_output(cast.project))
+    job = make_job(cast.project, cast.editor, status="running", mode=Mode.EXTEND)
+    SceneShot.objects.filter(pk=shot.pk).update(pending_job=job)
+    before = Job.objects.count()
+    response = editor.post(
+        url("shot_extend", scene.public_id, shot.public_id), {"route": "local:draft"}
+    )
+    assert "This shot is already being replaced." in said(response)
+    assert Job.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_extending_a_shot_runs_locally_and_the_longer_video_replaces_it(cast: Cast, editor: Client):
+    scene = scenes.create_scene(cast.project, cast.owner, "Long take")
+    source = make_output(cast.project, cast.editor, real=True, size=(320, 180), seconds=1.0)
+    shot = scenes.add_shot(scene, source)
+    scenes.trim_shot(shot, 0.2, 0.8)
+    response = editor.post(
+        url("shot_extend", scene.public_id, shot.public_id),
+        {
+            "route": "local:draft",
+            "prompt": "and the tide comes in",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+    )
+    job = Job.objects.get(mode=Mode.EXTEND)
+    assert (job.provider, job.source_video, job.prompt_text) == (
+        "local",
+        source,
+        "and the tide comes in",
+    )
+    assert any("replaces it when it is done" in m for m in said(response))
+    shot.refresh_from_db()
+    assert shot.pending_job == job and shot.video == source
+    assert drive(job).status == "succeeded"
+    shot.refresh_from_db()
+    longer = Video.objects.get(job=job)
+    assert shot.video == longer and shot.pending_job is None
+    assert (shot.in_seconds, shot.out_seconds) == (0, longer.duration_seconds)
+    assert longer.duration_seconds > source.duration_seconds + 3

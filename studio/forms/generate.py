@@ -164,6 +164,9 @@ def select(caps: dict[str, Any], wanted: Mapping[str, Any]) -> Selection | None:
 class Slot:
     field: BoundField
     required: bool
+    # What became of an image dropped or pasted into this slot.
+    upload_note: str = ""
+    upload_error: str = ""
 
 
 class GenerateForm(forms.Form):
@@ -230,6 +233,9 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.project = project
         self.caps = caps if caps is not None else capabilities()
+        # slot name -> message, set by the view after a drop or paste into a slot.
+        self.upload_notes: dict[str, str] = {}
+        self.upload_errors: dict[str, str] = {}
         for name in IMAGE_SLOTS:
             self.fields[name] = ReferenceSlotField(team_id=project.team_id, label=SLOT_LABELS[name])
         # What a post may carry: anything some enabled model offers. Whether the
@@ -274,6 +280,9 @@ class GenerateForm(forms.Form):
                 aspect_ratio=chosen.aspect_ratio,
                 duration_seconds=chosen.duration,
             )
+        if not chosen.provider["takes_seed"]:
+            # The provider drops seeds: a posted one is ignored, none is offered.
+            del self.fields["seed"]
         provider = self.fields["provider"].widget
         assert isinstance(provider, OffOptionsSelect)
         provider.off = frozenset(p["name"] for p in self.caps["providers"]) - chosen.capable
@@ -306,7 +315,15 @@ class GenerateForm(forms.Form):
             return []
         low, high = self.selection.images
         names = [name for name, (mode, _) in IMAGE_SLOTS.items() if mode == self.selection.mode]
-        slots = [Slot(self[name], required=i < low) for i, name in enumerate(names[:high])]
+        slots = [
+            Slot(
+                self[name],
+                required=i < low,
+                upload_note=self.upload_notes.get(name, ""),
+                upload_error=self.upload_errors.get(name, ""),
+            )
+            for i, name in enumerate(names[:high])
+        ]
         shown = {slot.field.name for slot in slots}
         stray = [name for name in IMAGE_SLOTS if name not in shown and name in self.errors]
         return slots + [Slot(self[name], required=False) for name in stray]
@@ -315,6 +332,10 @@ class GenerateForm(forms.Form):
     def slot_group(self) -> tuple[str, str]:
         mode = self.selection.mode if self.selection else ""
         return SLOT_GROUPS.get(mode, ("Images", "not used in this mode"))
+
+    @property
+    def offers_seed(self) -> bool:
+        return "seed" in self.fields
 
     @property
     def length_note(self) -> str:

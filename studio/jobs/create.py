@@ -218,7 +218,10 @@ def create_job(
         raise JobRequestError(errors)
     if mode in EDIT_MODES:
         params.pop("duration_seconds", None)
-    if mode in GENERATION_MODES and "seed" not in params:
+    if not registry.provider_class(provider).takes_seed:
+        # A seed the provider drops would be shown as if a re-run could reproduce the shot.
+        params.pop("seed", None)
+    elif mode in GENERATION_MODES and "seed" not in params:
         params["seed"] = uuid.uuid4().int % 2**31
 
     try:

@@ -214,6 +214,9 @@ class Provider:
     label: ClassVar[str]
     remote: ClassVar[bool] = True
     can_cancel: ClassVar[bool] = False
+    # Whether a request's seed reaches the model. Only then is a seed offered,
+    # stored and shown: a seed the provider drops cannot reproduce anything.
+    takes_seed: ClassVar[bool] = False
     # The Django settings this provider reads; config/settings.py fills each one
     # from the environment variable of the same name and .env.example documents
     # it. `is_configured` says which of them turn the provider on.

@@ -43,6 +43,7 @@ def capabilities() -> dict[str, Any]:
                     "name": provider.name,
                     "label": provider.label,
                     "remote": provider.remote,
+                    "takes_seed": provider.takes_seed,
                     "models": models,
                 }
             )

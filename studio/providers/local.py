@@ -57,6 +57,7 @@ class LocalProvider(Provider):
     name = "local"
     label = "Local draft engine (offline)"
     remote = False
+    takes_seed = True
     # On unless set to 0: the zero-config default.
     setting_names = ("STUDIO_LOCAL_ENGINE",)
     removal = Removal(

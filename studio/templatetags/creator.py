@@ -27,6 +27,7 @@ register.filter(presenters.model_label)
 register.filter(presenters.job_title)
 register.filter(presenters.elapsed)
 register.filter(presenters.cost_words)
+register.filter(presenters.job_seed)
 
 
 @register.filter

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,12 +14,13 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from studio.forms.generate import IMAGE_SLOTS, GenerateForm
+from studio.forms.library import ReferenceUploadForm
 from studio.forms.prefill import generate_context
 from studio.forms.projects import ProjectForm
 from studio.jobs.create import JobRequestError
 from studio.models import Job, Project
 from studio.presenters import card_context
-from studio.services import creator
+from studio.services import creator, library
 from studio.services import gallery as gallery_service
 from studio.typing import AuthedRequest
 from studio.views.access import get_project_for_member
@@ -43,6 +45,9 @@ def generate(request: AuthedRequest, project_id: UUID) -> HttpResponse:
     """Submit the form, or (with `refresh`) show it again for the choices made so far."""
     project, membership = get_project_for_member(request, project_id, edit=True)
     context: dict[str, Any] = {"project": project, "project_membership": membership}
+    if request.POST.get("slot_upload"):
+        context["generate_form"] = _slot_upload(request, project)
+        return _render(request, context)
     if request.POST.get("refresh"):
         context["generate_form"] = GenerateForm.refreshed(project, request.POST)
         return _render(request, context)
@@ -78,6 +83,35 @@ def generate(request: AuthedRequest, project_id: UUID) -> HttpResponse:
     else:
         context["generate_form"] = form
     return _render(request, context)
+
+
+def _slot_upload(request: AuthedRequest, project: Project) -> GenerateForm:
+    """An image dropped or pasted into a slot: into the team's library with the
+    library's own checks, then the form again with the slot holding it."""
+    slot = request.POST["slot_upload"]
+    data = request.POST.dict()
+    upload = ReferenceUploadForm(request.POST, request.FILES)
+    note = error = ""
+    if slot not in IMAGE_SLOTS:
+        error = "Drop the image onto one of the image slots."
+    elif not upload.is_valid() or len(upload.accepted) != 1:
+        found = [m for field_errors in upload.errors.values() for m in field_errors]
+        error = str(found[0]) if found else "Drop one image at a time."
+    else:
+        file = upload.accepted[0]
+        try:
+            stored = library.store_upload(project.team, request.user, file, file.name or "image")
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            data[slot] = str(stored.image.public_id)
+            note = stored.message
+    form = GenerateForm.refreshed(project, data)
+    if error:
+        form.upload_errors[slot] = error
+    elif note:
+        form.upload_notes[slot] = note
+    return form
 
 
 def _render(request: AuthedRequest, context: dict[str, Any]) -> HttpResponse:

@@ -31,7 +31,10 @@ from studio.forms.scenes import (
     SceneForm,
     TrimForm,
 )
-from studio.models import Job, Mode, Scene, Video, VideoKind
+from studio.forms.videos import ExtendForm
+from studio.jobs.create import JobRequestError
+from studio.models import Job, Mode, Scene, SceneShot, Video, VideoKind
+from studio.services import edits
 from studio.services import scenes as service
 from studio.typing import AuthedRequest
 from studio.views.access import (
@@ -61,6 +64,30 @@ def _project_videos(scene: Scene) -> list[Video]:
             project=scene.project, kind=VideoKind.VIDEO, hidden_at__isnull=True
         ).select_related("job")[:200]
     )
+
+
+def _extend_offer(shot: SceneShot) -> dict[str, Any] | None:
+    """The shot's Extend: where it can run and what it costs, or why it cannot."""
+    if shot.video is None:
+        return None
+    if shot.pending_job_id is not None:
+        return {"routes": [], "reason": "This shot is already being replaced."}
+    found = edits.routes(shot.video, Mode.EXTEND)
+    chosen = edits.default_route(shot.video, Mode.EXTEND)
+    offered = [
+        {
+            "value": route.value,
+            "label": route.label,
+            "cost": presenters.credit_words(route.cost) if route.cost else "free",
+            "where": "on a gateway" if route.remote else "on this server",
+            "selected": chosen is not None and route.value == chosen.value,
+        }
+        for route in found
+        if route.available
+    ]
+    reasons = sorted({route.reason for route in found} - {""})
+    reason = "" if offered else (" ".join(reasons) or "No provider on this Studio extends videos.")
+    return {"routes": offered, "reason": reason}
 
 
 @require_POST
@@ -98,6 +125,7 @@ def scene_detail(request: AuthedRequest, scene_id: UUID) -> HttpResponse:
             "scene": scene,
             "project": scene.project,
             "shots": shots,
+            "shot_rows": [(shot, _extend_offer(shot) if editable else None) for shot in shots],
             "can_edit": editable,
             "total_seconds": sum(shot.length_seconds for shot in shots if shot.video),
             "videos": _project_videos(scene) if editable else [],
@@ -232,6 +260,48 @@ def shot_jump(request: AuthedRequest, scene_id: UUID, shot_id: UUID) -> HttpResp
         return _back(scene, f"shot-{shot.public_id}")
     messages.success(request, "The next shot is being made from this shot's last frame.")
     return _back(scene)
+
+
+@require_POST
+def shot_extend(request: AuthedRequest, scene_id: UUID, shot_id: UUID) -> HttpResponse:
+    """Extend the shot's video; the longer video replaces the shot when it is done."""
+    scene = get_scene_for_member(request, scene_id, edit=True)
+    shot = get_shot_for_member(request, scene, shot_id)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(scene, f"shot-{shot.public_id}")
+    offer = _extend_offer(shot)
+    if offer is None or offer["reason"]:
+        messages.error(request, offer["reason"] if offer else "This shot has no video yet.")
+        return _back(scene, f"shot-{shot.public_id}")
+    assert shot.video is not None
+    provider, model = form.cleaned_data["route"]
+    try:
+        # The job and the shot's hold on it are kept together or not at all.
+        with transaction.atomic():
+            job = edits.extend_video(
+                shot.video,
+                request.user,
+                route=f"{provider}:{model}",
+                prompt=form.cleaned_data["prompt"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+            service.replace_with(shot, job)
+    except JobRequestError as exc:
+        for field_messages in exc.errors.values():
+            for message in field_messages:
+                messages.error(request, message)
+        return _back(scene, f"shot-{shot.public_id}")
+    except (edits.EditError, service.SceneError) as exc:
+        messages.error(request, str(exc))
+        return _back(scene, f"shot-{shot.public_id}")
+    messages.success(
+        request,
+        f"Extending shot {shot.position + 1} on {presenters.model_label(job)}: "
+        "the longer video replaces it when it is done.",
+    )
+    return _back(scene, f"shot-{shot.public_id}")
 
 
 @require_POST

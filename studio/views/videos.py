@@ -54,6 +54,21 @@ def edit_route(mode: str, video: Video) -> tuple[str, str] | None:
     return candidates[0] if candidates else None
 
 
+def route_note(route: tuple[str, str] | None, video: Video) -> str:
+    """Where an upscale or GIF runs and what it costs, said next to its button: a
+    gateway video's upscale may run on this server's engine instead."""
+    if route is None:
+        return ""
+    provider = registry.get_provider(route[0])
+    credits = registry.cost(*route)
+    where = "on a gateway" if provider.remote else "on this server"
+    note = f"Runs on {provider.label} ({where})"
+    own = video.job.provider if video.job else ""
+    if own and own != route[0]:
+        note += f", not on {presenters.provider_label(own)}"
+    return f"{note} · {presenters.credit_words(credits) if credits else 'free'}"
+
+
 def _derived_jobs(request: AuthedRequest, video: Video) -> list[Job]:
     """The latest jobs made from `video`; hidden ones only for staff."""
     jobs = video.derived_jobs.select_related("video")
@@ -79,6 +94,8 @@ def _video_context(request: AuthedRequest, video: Video, **forms: Any) -> dict[s
         "can_edit": editable,
         "upscale_route": upscale_route,
         "gif_route": gif_route,
+        "upscale_note": route_note(upscale_route, video),
+        "gif_note": route_note(gif_route, video),
         "upscale_targets": [
             ("1080p", "1080p", video.height >= 1080),
             ("4k", "4K", video.height >= 2160),

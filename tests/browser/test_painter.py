@@ -434,3 +434,37 @@ def test_the_video_page_links_to_the_painter_and_compares_a_removal_with_its_sou
     page.locator("[data-compare-slider]").fill("30")
     page.evaluate("window.scrollBy(0, -120)")
     compare.screenshot(path=str(artifacts_dir / "video-compare.png"))
+
+
+def test_the_mask_is_painted_from_the_keyboard_alone(
+    signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path
+) -> None:
+    page, user = signed_in_page
+    page.set_viewport_size({"width": 1400, "height": 950})
+    project = factories.make_project(factories.personal_team(user), "Keys", user)
+    video = factories.make_output(project, user, **factories.PAINTER_CLIP)
+    _open_painter(page, live_server, video)
+    canvas = Canvas(page, 640, 360)
+    submit = page.get_by_role("button", name="Remove object")
+    _set_size(page, 30)
+    page.locator("[data-viewport]").focus()
+    # The brush starts in the middle (320, 180); each arrow moves it 10 px.
+    page.keyboard.press("Enter")
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-status]")).to_contain_text("Brush lifted.")
+    assert canvas.alpha(370, 180) == 255 and canvas.alpha(420, 180) == 255
+    assert canvas.alpha(370, 240) == 0 and canvas.alpha(250, 180) == 0
+    expect(submit).to_be_enabled()
+    page.screenshot(path=str(artifacts_dir / "painter-keyboard.png"), full_page=True)
+    # The stroke is one undo step, and the eraser works the same way.
+    page.keyboard.press("Control+z")
+    assert canvas.alpha(370, 180) == 0
+    page.keyboard.press("Control+Shift+z")
+    page.keyboard.press("e")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("Escape")
+    assert canvas.alpha(400, 180) == 0 and canvas.alpha(370, 180) == 0
+    assert canvas.alpha(330, 180) == 255

@@ -10,6 +10,7 @@ class FakeLocalProvider(Provider):
     name = "local"
     label = "Local engine"
     remote = False
+    takes_seed = True
 
     def is_configured(self) -> bool:
         return True

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from studio.models import Job
+from studio.models import Job, ReferenceImage
 from studio.services import library
 from tests import factories
 from tests.factories import image_bytes, upload
@@ -87,3 +87,71 @@ def test_without_javascript_the_update_button_re_renders_and_generate_posts(
     expect(plain.get_by_text("Submitted. Your video appears in the queue.")).to_be_visible()
     assert Job.objects.get().provider == "local"
     context.close()
+
+
+# A 320x180 PNG built in the page, dropped or pasted as a File through DataTransfer.
+_PNG_IN_PAGE = """async ([selector, how, name]) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 320; canvas.height = 180;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = how === "drop" ? "#d05a28" : "#2878c8";
+  ctx.fillRect(0, 0, 320, 180);
+  ctx.fillStyle = "#ffffff"; ctx.fillRect(120, 40, 80, 100);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], name, { type: "image/png" }));
+  const target = document.querySelector(selector);
+  const init = { bubbles: true, cancelable: true };
+  if (how === "drop") {
+    target.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: transfer }));
+    target.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: transfer }));
+  } else {
+    target.focus();
+    target.dispatchEvent(new ClipboardEvent("paste", { ...init, clipboardData: transfer }));
+  }
+}"""
+
+
+def test_an_image_dropped_or_pasted_into_a_slot_joins_the_library_and_fills_the_slot(
+    signed_in_page: tuple[Page, Any], live_server: Any, artifacts_dir: Path
+) -> None:
+    page, user = signed_in_page
+    team = factories.personal_team(user)
+    project = factories.make_project(team, "Drop", user)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/projects/{project.public_id}/")
+    page.get_by_role("textbox", name="Prompt").fill("A kite over the dunes")
+    # Each change re-renders the form: wait for each, so none is cut short.
+    page.get_by_text("Frames to video", exact=True).click()
+    expect(page.get_by_role("combobox", name="Start frame")).to_be_attached()
+    page.get_by_label("Provider").select_option("local")
+    expect(page.get_by_text("(free, rendered on this server)")).to_be_visible()
+
+    page.evaluate(_PNG_IN_PAGE, ['[data-slot-name="start_image"]', "drop", "dropped.png"])
+    # An upload, a store and a re-render: slower than a click on a busy machine.
+    expect(page.get_by_text("dropped.png added to your library.")).to_be_visible(timeout=20_000)
+    dropped = ReferenceImage.objects.get(team=team, original_name="dropped.png")
+    expect(page.get_by_role("combobox", name="Start frame")).to_have_value(str(dropped.public_id))
+    expect(page.locator('[data-slot-name="start_image"] .slot-preview img')).to_be_visible()
+
+    page.evaluate(
+        _PNG_IN_PAGE, ['[data-slot-name="end_image"] [data-slot-preview]', "paste", "pasted.png"]
+    )
+    expect(page.get_by_text("pasted.png added to your library.")).to_be_visible(timeout=20_000)
+    pasted = ReferenceImage.objects.get(team=team, original_name="pasted.png")
+    expect(page.get_by_role("combobox", name="End frame")).to_have_value(str(pasted.public_id))
+    # The first slot kept its image and the prompt its words across both re-renders.
+    expect(page.get_by_role("combobox", name="Start frame")).to_have_value(str(dropped.public_id))
+    expect(page.get_by_role("textbox", name="Prompt")).to_have_value("A kite over the dunes")
+    page.screenshot(path=str(artifacts_dir / "generate-slot-dropped.png"), full_page=True)
+
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("Submitted. Follow it in the queue.")).to_be_visible()
+    job = Job.objects.get()
+    assert [(i.role, i.image_id) for i in job.inputs.order_by("position")] == [
+        ("start", dropped.pk),
+        ("end", pasted.pk),
+    ]
+    assert errors == []

@@ -69,7 +69,7 @@ def test_a_refresh_with_another_model_offers_its_options_and_cost_and_keeps_the_
     assert "One start frame, no end frame." in page
     assert "From words alone" in page  # each mode says what it needs
     assert ">A red kite over green hills</textarea>" in page
-    assert 'name="seed" value="7"' in page
+    assert 'name="seed"' not in page  # the gateway drops seeds: none is offered
     assert f'name="idempotency_key" value="{key}"' in page
     assert "errorlist" not in page and 'role="alert"' not in page
     assert Job.objects.count() == 0 and Prompt.objects.count() == 0

@@ -197,3 +197,17 @@ def test_removal_results_include_the_before_and_after_view(cast: Cast) -> None:
 def test_failed_jobs_never_show_a_video_page(cast: Cast) -> None:
     job = make_job(cast.project, cast.editor, status=Status.FAILED)
     assert cast.client_for(cast.viewer).get(f"/videos/{job.public_id}/").status_code == 404
+
+
+def test_upscale_and_gif_say_where_they_run_and_what_they_cost_before_the_click(
+    cast: Cast,
+) -> None:
+    gateway = make_output(cast.project, cast.editor, provider="gateway", model="veo-fast")
+    page = _page(cast.client_for(cast.editor), gateway)
+    # The gateway cannot upscale or make GIFs: the local engine does, and says so.
+    note = "Runs on Local engine (on this server), not on Gateway · free"
+    assert f'<small id="upscale-where" class="route-note muted">{note}</small>' in page
+    assert f'<small id="gif-where" class="route-note muted">{note}</small>' in page
+    assert 'aria-describedby="upscale-where"' in page and 'aria-describedby="gif-where"' in page
+    local = _page(cast.client_for(cast.editor), make_output(cast.project, cast.editor))
+    assert ">Runs on Local engine (on this server) · free</small>" in local

@@ -1,5 +1,5 @@
 // The generate form's browser-only parts: the library picker for image slots,
-// the prompt's character count, "Use" on an earlier prompt, and no double post
+// dropping or pasting an image into a slot, the prompt's character count, "Use" on an earlier prompt, and no double post
 // without htmx. Which options, slots and cost the form shows is the server's
 // business: a change of mode, provider or model re-renders the form through
 // htmx (see studio/forms/generate.py). The form works without this file.
@@ -96,6 +96,72 @@
     }
   }
 
+  // A dropped or pasted image goes to the server with the form's values: the
+  // library's own checks store it, and the answer is the form again with the
+  // slot holding it (or the slot saying why not).
+  function uploadToSlot(form, slot, file) {
+    if (slot.classList.contains("is-uploading")) return;
+    slot.classList.add("is-uploading");
+    var data = new FormData(form);
+    data.append("slot_upload", slot.dataset.slotName);
+    data.append("images", file, file.name || "pasted.png");
+    fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: data,
+      headers: { "HX-Request": "true" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.statusText);
+      return response.text();
+    }).then(function (html) {
+      var name = slot.dataset.slotName;
+      if (window.htmx && window.htmx.swap) {
+        window.htmx.swap(form, html, { swapStyle: "outerHTML" });
+      } else {
+        form.outerHTML = html;
+        init(document);
+      }
+      var fresh = document.querySelector('[data-slot-name="' + name + '"] [data-slot-preview]');
+      if (fresh) fresh.focus();
+    }).catch(function () {
+      slot.classList.remove("is-uploading");
+      var note = slot.querySelector("[data-slot-upload-error]") || document.createElement("p");
+      note.className = "errorlist";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-slot-upload-error", "");
+      note.textContent = "The image could not be uploaded: try the library page.";
+      slot.appendChild(note);
+    });
+  }
+
+  function firstImage(list) {
+    for (var i = 0; list && i < list.length; i++) {
+      var file = list[i].getAsFile ? list[i].getAsFile() : list[i];
+      if (file && /^image\//.test(file.type)) return file;
+    }
+    return null;
+  }
+
+  function initDrop(form, slot) {
+    slot.addEventListener("dragover", function (event) {
+      event.preventDefault();
+      slot.classList.add("is-over");
+    });
+    slot.addEventListener("dragleave", function () { slot.classList.remove("is-over"); });
+    slot.addEventListener("drop", function (event) {
+      event.preventDefault();
+      slot.classList.remove("is-over");
+      var file = firstImage(event.dataTransfer && event.dataTransfer.files);
+      if (file) uploadToSlot(form, slot, file);
+    });
+    slot.addEventListener("paste", function (event) {
+      var file = firstImage(event.clipboardData && event.clipboardData.items);
+      if (!file) return;
+      event.preventDefault();
+      uploadToSlot(form, slot, file);
+    });
+  }
+
   function initPromptCount(form) {
     var prompt = form.querySelector("[data-prompt]");
     var count = form.querySelector("[data-prompt-count]");
@@ -112,6 +178,7 @@
       var select = slot.querySelector("select");
       select.addEventListener("change", function () { showPreview(slot); });
       slot.querySelector("[data-slot-preview]").addEventListener("click", function () { openPicker(slot); });
+      initDrop(form, slot);
       showPreview(slot);
     });
     initPromptCount(form);

@@ -22,6 +22,8 @@
   var ZOOM_MIN = 1;
   var ZOOM_MAX = 16;
   var TILE = 128;
+  // Arrow key -> the keyboard brush's direction.
+  var KEY_STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
   function loadSettings() {
     try { return JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "{}") || {}; }
@@ -403,6 +405,21 @@
     if (!down) return;
     var key = e.key;
     var mod = e.ctrlKey || e.metaKey;
+    // Painting without a pointer: on the focused frame the arrows move the
+    // brush and Enter puts it down or lifts it (one undo step per stroke).
+    if (e.target === this.viewport && !mod && !e.altKey) {
+      var step = KEY_STEPS[key];
+      if (step) {
+        e.preventDefault();
+        this.keyMove(step[0], step[1], e.shiftKey ? 4 : 1);
+        return;
+      }
+      if (key === "Enter" || (key === "Escape" && this.keyStroke)) {
+        e.preventDefault();
+        this.keyPen();
+        return;
+      }
+    }
     if (mod && (key === "z" || key === "Z")) {
       e.preventDefault();
       if (e.shiftKey) this.redo(); else this.undo();
@@ -436,6 +453,54 @@
     } else {
       return;
     }
+  };
+
+  // -- the keyboard brush ------------------------------------------------------------
+
+  Painter.prototype.keyMove = function (dx, dy, times) {
+    var p = this.keyAt || { x: this.W / 2, y: this.H / 2 };
+    var step = Math.max(2, Math.round(this.W / 64)) * times;
+    var next = { x: clamp(p.x + dx * step, 0, this.W), y: clamp(p.y + dy * step, 0, this.H) };
+    this.keyAt = next;
+    var stroke = this.keyStroke;
+    if (stroke) {
+      this.prepare(stroke.erase);
+      this.ctx.beginPath();
+      this.ctx.moveTo(p.x, p.y);
+      this.ctx.lineTo(next.x, next.y);
+      this.ctx.stroke();
+      var r = this.size / 2;
+      this.touch(stroke.tiles, Math.min(p.x, next.x) - r, Math.min(p.y, next.y) - r,
+        Math.max(p.x, next.x) + r, Math.max(p.y, next.y) + r);
+    }
+    this.showKeyCursor();
+  };
+
+  Painter.prototype.keyPen = function () {
+    var stroke = this.keyStroke;
+    if (stroke) {
+      this.keyStroke = null;
+      this.commit(stroke.tiles, stroke.erase ? "Erase" : "Paint");
+      this.say((stroke.erase ? "Eraser" : "Brush") + " lifted.");
+      return;
+    }
+    var p = this.keyAt || (this.keyAt = { x: this.W / 2, y: this.H / 2 });
+    var erase = this.tool === "eraser";
+    var r = this.size / 2;
+    this.keyStroke = { erase: erase, tiles: new Set() };
+    this.drawDot(p, erase);
+    this.touch(this.keyStroke.tiles, p.x - r, p.y - r, p.x + r, p.y + r);
+    this.showKeyCursor();
+    this.say((erase ? "Erasing" : "Painting") + ": the arrow keys draw, Enter lifts the " + (erase ? "eraser." : "brush."));
+  };
+
+  Painter.prototype.showKeyCursor = function () {
+    var r = this.canvas.getBoundingClientRect();
+    var vr = this.viewport.getBoundingClientRect();
+    var p = this.keyAt;
+    this.lastCursor = { x: r.left - vr.left + p.x * r.width / this.W, y: r.top - vr.top + p.y * r.height / this.H };
+    this.cursor.style.transform = "translate(" + this.lastCursor.x + "px," + this.lastCursor.y + "px)";
+    this.cursor.classList.add("is-visible");
   };
 
   // -- the brush cursor --------------------------------------------------------------

@@ -49,6 +49,38 @@
       form.elements.order.value = ids.join(",");
       form.requestSubmit();
     });
+    keepMoveFocus(list);
+  }
+
+  // Earlier / Later reload the page; focus comes back to the same button of the
+  // moved shot, so a keyboard user moves a shot several places with Enter, Enter.
+  var MOVED_KEY = "studio.sceneBuilder.moved";
+
+  function keepMoveFocus(list) {
+    list.addEventListener("submit", function (event) {
+      var direction = event.target.elements && event.target.elements.direction;
+      var item = event.target.closest("li[data-shot-id]");
+      if (!direction || !item) return;
+      try {
+        sessionStorage.setItem(MOVED_KEY, JSON.stringify({ shot: item.dataset.shotId, direction: direction.value }));
+      } catch (e) { /* storage off: focus simply starts at the top */ }
+    });
+    var moved = null;
+    try {
+      moved = JSON.parse(sessionStorage.getItem(MOVED_KEY) || "null");
+      sessionStorage.removeItem(MOVED_KEY);
+    } catch (e) { return; }
+    if (!moved) return;
+    var item = list.querySelector('li[data-shot-id="' + moved.shot + '"]');
+    if (!item) return;
+    var buttons = Array.prototype.filter.call(item.querySelectorAll("form"), function (f) {
+      return f.elements.direction;
+    }).map(function (f) { return f.querySelector("button"); });
+    var same = buttons.filter(function (b) {
+      return b.closest("form").elements.direction.value === moved.direction;
+    })[0];
+    var target = same && !same.disabled ? same : buttons.filter(function (b) { return !b.disabled; })[0];
+    if (target) target.focus();
   }
 
   function initTrim(form) {
