@@ -438,6 +438,7 @@ def test_the_url_inventory_is_not_empty() -> None:
 
 def test_every_private_url_sends_anonymous_visitors_and_suspended_users_to_sign_in() -> None:
     # The table says so for every URL but the public ones; the parametrised test checks the table.
+    assert set(url_names()) >= PUBLIC_NAMES, PUBLIC_NAMES - set(url_names())
     for name, (get, post) in RULES.items():
         if name in PUBLIC_NAMES:
             assert get["anonymous"] != LOGIN, name
