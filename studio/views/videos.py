@@ -382,7 +382,8 @@ def video_insert(request: AuthedRequest, video_id: UUID) -> HttpResponse:
     (errors go back where the form was)."""
     video = get_video_for_member(request, video_id, edit=True)
     from_painter = request.POST.get("from") == "painter"
-    form = InsertForm(request.POST or None, video=video)
+    # An empty POST is still a POST: `request.POST or None` would leave the form unbound.
+    form = InsertForm(request.POST if request.method == "POST" else None, video=video)
     if request.method == "POST":
         problems = [] if form.is_valid() else _form_problems(form)
         if not problems:
