@@ -611,8 +611,29 @@ class ShareLink(models.Model):
         return f"Blocklist hit {self.matched!r}"
 
 
-class AuditEvent(models.Model):
+class AppendOnly(models.Model):
+    """A record that is only ever added to: saving an existing row or deleting one raises."""
+
+    changed_message = "This record is never changed."
+    deleted_message = "This record is never deleted."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError(self.changed_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(self.deleted_message)
+
+
+class AuditEvent(AppendOnly):
     """One state-changing action: append-only (saving an existing row raises)."""
+
+    changed_message = "Audit events are append-only."
+    deleted_message = "Audit events are append-only."
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -637,14 +658,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name or 'system'} {self.action} {self.object_type} {self.object_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("Audit events are append-only.")
 
 
 # Credit ledger: budgets and an append-only ledger (issue 11). Changed only by
@@ -685,9 +698,12 @@ class LedgerKind(models.TextChoices):
     ADJUSTMENT = "adjustment", "Adjusted by an owner"
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnly):
     """One movement of credits. Rows are only ever added: a mistake is corrected
     by another entry, so the ledger always adds up to the budget."""
+
+    changed_message = "Ledger entries are never changed; add a correcting entry."
+    deleted_message = "Ledger entries are never deleted."
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="ledger_entries")
@@ -721,14 +737,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.credits} ({self.team_id})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Ledger entries are never changed; add a correcting entry.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("Ledger entries are never deleted.")
 
 
 # Scenes (issue 12): ordered, trimmed shots of a project's videos, exported as one video.
