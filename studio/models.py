@@ -206,6 +206,7 @@ class FailReason(models.TextChoices):
     DOWNLOAD = "download", "The result could not be downloaded"
     ENGINE = "engine", "The local engine failed"
     OPERATOR = "operator", "Marked failed by a team member"
+    SUSPENDED = "suspended", "The team was suspended before it was sent"
 
 
 class Job(models.Model):

@@ -21,7 +21,7 @@ from studio.jobs import leases
 from studio.jobs.render import render
 from studio.jobs.request import build_request
 from studio.jobs.states import fail, needs_attention, transition
-from studio.models import FailReason, Job, Status
+from studio.models import FailReason, Job, Status, Team
 from studio.providers import registry
 from studio.providers.base import (
     Provider,
@@ -50,6 +50,15 @@ def submit(job: Job, token: datetime | None) -> None:
     )
     if not claimed:
         return  # another worker claimed it first, or the job moved on
+    if Team.objects.filter(pk=job.team_id, suspended_at__isnull=False).exists():
+        # Drafts made before a suspension are not sent: nothing leaves, nothing is charged.
+        fail(
+            job,
+            "Not sent: the team was suspended by the moderators",
+            error="Not sent: this team is suspended.",
+            fail_reason=FailReason.SUSPENDED,
+        )
+        return
     if not registry.is_enabled(job.provider):
         fail(
             job,

@@ -209,3 +209,19 @@ def test_a_restarted_worker_resumes_in_flight_jobs_from_the_database(
     for job in jobs:
         assert drive(job).status == Status.SUCCEEDED
     assert gateway.creates == 3
+
+
+def test_a_draft_of_a_team_suspended_before_it_was_sent_is_never_sent(
+    cast: Cast, gateway: SandboxHandle
+) -> None:
+    from studio.models import LedgerEntry, TeamBudget
+    from studio.services import moderation
+
+    TeamBudget.objects.create(team=cast.team, balance=1000)
+    job = request_job(cast.project, cast.editor, "mountsea")
+    moderation.suspend_team(cast.team, None)
+    job = drive(job)
+    assert (job.status, job.fail_reason) == (Status.FAILED, FailReason.SUSPENDED)
+    assert gateway.creates == 0
+    kinds = sorted(LedgerEntry.objects.filter(job=job).values_list("kind", flat=True))
+    assert kinds == ["release", "reserve"]  # nothing charged
