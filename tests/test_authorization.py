@@ -345,6 +345,7 @@ RULES: dict[str, tuple[Expect, Expect]] = {
     "shot_trim": EDIT,
     "shot_remove": EDIT,
     "shot_jump": EDIT,
+    "shot_extend": EDIT,
     "painter": EDIT_PAGE,
     "video_insert": EDIT_PAGE,
     "share_revoke": EDIT_UNSUSPENDED,
