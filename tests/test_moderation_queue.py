@@ -135,6 +135,9 @@ def test_the_queue_lists_reports_safety_blocks_and_blocklist_hits(cast: Cast, st
     ):
         assert text in page
     assert page.count('hx-confirm="') >= 6
+    # Each of the three rows offers to suspend its author and its team.
+    assert page.count(f'action="/review/users/{cast.editor.username}/suspend/"') == 3
+    assert page.count(f'action="/review/teams/{cast.team.public_id}/suspend/"') == 3
 
 
 def test_dismissing_a_report_resolves_it_once(cast: Cast, staff: User) -> None:
