@@ -339,6 +339,9 @@ else:
 STUDIO_SERVE_HOST = env_str("HOST", "127.0.0.1")
 STUDIO_SERVE_PORT = env_int("PORT", 8000, minimum=1)
 STUDIO_WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1)
+# `manage.py worker` processes serve starts; each runs the scheduler and its own
+# django-q2 cluster of STUDIO_WORKERS. Claims are per job row, so any number is safe.
+STUDIO_WORKER_PROCESSES = env_int("STUDIO_WORKER_PROCESSES", 1, minimum=1)
 # Gunicorn's access log: "-" for stdout, a file path, or "off".
 STUDIO_ACCESS_LOG = env_str("STUDIO_ACCESS_LOG", "-")
 
