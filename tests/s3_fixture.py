@@ -8,7 +8,7 @@ S3 over HTTP. Re-exported by tests/conftest.py.
 Django keeps the built storage objects: changing `settings.STORAGES` through
 pytest-django's `settings` sends `setting_changed`, whose receiver empties
 `storages` and resets `default_storage`; FileFields hold `default_storage`
-itself (a lazy proxy), so they follow. `S3Bucket.keys()` lists the bucket with
+itself (a lazy proxy), so they follow. `S3Bucket.objects()` lists the bucket with
 boto3, so a test proves the bytes are there and not on disk.
 """
 
@@ -120,7 +120,7 @@ class S3Bucket:
     def endpoint(self) -> str:
         return self.server.url
 
-    def keys(self) -> list[str]:
+    def objects(self) -> list[str]:
         """Every object key in the bucket, listed over S3 by boto3."""
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
