@@ -168,8 +168,12 @@ def _apply_poll_result(job: Job, provider: Provider, result: PollResult) -> None
 
 def collect(job: Job, provider: Provider, result: PollResult) -> None:
     """Download the finished video into our storage and mark the job succeeded."""
-    # Downloads can take a while: hold the job for longer than a poll.
-    Job.objects.filter(pk=job.pk).update(next_poll_at=leases.later(leases.download_lease()))
+    # Downloads can take a while: hold the job for longer than a poll, if it is still ours.
+    held = Job.objects.filter(pk=job.pk, next_poll_at=job.next_poll_at).update(
+        next_poll_at=leases.token(leases.download_lease())
+    )
+    if held != 1:
+        return  # another worker took the job meanwhile
     with tempfile.TemporaryDirectory(prefix="studio-dl-") as tmp:
         dest = Path(tmp) / "result.bin"
         try:
