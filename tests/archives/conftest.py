@@ -160,17 +160,24 @@ def read_manifest(path: Path) -> dict[str, Any]:
         return dict(json.loads(zf.read("manifest.json")))
 
 
-def rewrite(path: Path, dest: Path, change: Any = None, **members: bytes | None) -> Path:
-    """A copy of the archive with its manifest passed through `change` and members replaced
-    (None drops one)."""
+def rewrite(
+    path: Path,
+    dest: Path,
+    change: Any = None,
+    members: dict[str, bytes | None] | None = None,
+    extra: list[tuple[zipfile.ZipInfo, bytes]] = (),  # type: ignore[assignment]
+) -> Path:
+    """A copy of the archive with its manifest passed through `change`, members replaced
+    (None drops one) and `extra` members added."""
+    members = dict(members or {})
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(dest, "w") as out:
         for info in src.infolist():
-            if info.filename in members:
-                data = members.pop(info.filename)
-                if data is not None:
-                    out.writestr(info.filename, data)
-                continue
             data = src.read(info.filename)
+            if info.filename in members:
+                replaced = members.pop(info.filename)
+                if replaced is None:
+                    continue
+                data = replaced
             if info.filename == "manifest.json" and change is not None:
                 manifest = json.loads(data)
                 change(manifest)
@@ -179,6 +186,8 @@ def rewrite(path: Path, dest: Path, change: Any = None, **members: bytes | None)
         for name, data in members.items():
             if data is not None:
                 out.writestr(name, data)
+        for info, data in extra:
+            out.writestr(info, data)
     return dest
 
 
