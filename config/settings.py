@@ -405,6 +405,8 @@ STUDIO_ALLOW_PRIVATE_URLS = env_bool("STUDIO_ALLOW_PRIVATE_URLS", False)
 # come in time has an unknown outcome and goes to needs_attention).
 STUDIO_HTTP_READ_TIMEOUT = env_int("STUDIO_HTTP_READ_TIMEOUT", 30, minimum=1)
 STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, minimum=1024)
+# Largest total a project archive may unpack to on import (studio.services.archives).
+STUDIO_ARCHIVE_MAX_BYTES = env_int("STUDIO_ARCHIVE_MAX_BYTES", 20 * 1024**3, minimum=1024)
 # Credits per job, as "provider:model=credits" pairs overriding the built-in table.
 STUDIO_COSTS = env_str("STUDIO_COSTS")
 STUDIO_LOCAL_ENGINE = env_bool("STUDIO_LOCAL_ENGINE", True)
