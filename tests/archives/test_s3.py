@@ -59,3 +59,20 @@ def test_a_failed_import_leaves_nothing_in_the_bucket(
         import_project(bad, cast.team, cast.owner)
 
     assert bucket.objects() == [] and row_counts() == rows
+
+
+def test_a_bucket_that_does_not_answer_gives_a_clear_error_and_keeps_nothing(
+    cast: Any, rich: Rich, tmp_path: Path, s3_server: MotoServer, settings: Any
+) -> None:
+    export_to(rich.project, tmp_path / "a.zip")
+    bucket = _bucket(s3_server, settings)
+    bucket.stop_answering()
+    rows = row_counts()
+
+    with pytest.raises(
+        ArchiveError, match="Media storage failed, nothing was kept: .* did not answer"
+    ):
+        import_project(tmp_path / "a.zip", cast.team, cast.owner)
+
+    bucket.answer_again()
+    assert bucket.objects() == [] and row_counts() == rows

@@ -67,6 +67,7 @@ from studio.services.archives.manifest import (
     check,
     safe_member_name,
 )
+from studio.storage import describe, is_storage_error
 from studio.validators import check_image_header
 
 if TYPE_CHECKING:
@@ -336,8 +337,10 @@ def _write(zf: zipfile.ZipFile, manifest: dict[str, Any], team: Team, user: User
     except (DatabaseError, ValueError, LookupError, OSError) as exc:
         w.delete_files()
         raise ArchiveError(f"The project could not be written, nothing was kept: {exc}") from exc
-    except BaseException:
+    except BaseException as exc:
         w.delete_files()
+        if is_storage_error(exc):
+            raise ArchiveError(f"Media storage failed, nothing was kept: {describe(exc)}.") from exc
         raise
     w.result.project.refresh_from_db()
     w.result.files_written = len(w.written)
