@@ -169,7 +169,7 @@ def _read_manifest(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> di
         manifest = json.loads(raw.decode("utf-8"))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise ArchiveError(DAMAGED.format(name=MANIFEST_NAME, error=exc)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ArchiveError("The manifest is not valid JSON.") from None
     check(manifest)
     jobs_named = [v["job"] for v in manifest["videos"] if v["job"]]
