@@ -203,6 +203,24 @@ def check() -> dict[str, object]:
     return {"status": "error", "backend": "s3", "bucket": storage.bucket_name, "reason": reason}
 
 
+def log_at_start() -> None:
+    """One line at a process's start saying where media go, and what is wrong if they cannot."""
+    if not isinstance(default_storage, MediaStorage):
+        log.info("media storage: local folder %s", getattr(default_storage, "location", "?"))
+        return
+    where = f"S3 bucket {default_storage.bucket_name!r} at {default_storage.endpoint_url or 'AWS'}"
+    problem = default_storage.problem()
+    if problem is None:
+        log.info("media storage: %s", where)
+    else:
+        log.error(
+            "media storage: %s is NOT usable: %s. Results are kept upstream and stored "
+            "once it answers; uploads are refused until then.",
+            where,
+            problem,
+        )
+
+
 def forget_checks() -> None:
     """Drop the cached health (tests that change the storage under a running process)."""
     with _check_lock:

@@ -154,10 +154,17 @@ def _unavailable(exc: Exception) -> HttpResponse:
 
 
 def serve(
-    request: HttpRequest, stored: StoredFile, *, max_age: int | None = None
+    request: HttpRequest,
+    stored: StoredFile,
+    *,
+    max_age: int | None = None,
+    same_origin: bool = False,
 ) -> HttpResponseBase:
+    """Answer with the file; `same_origin` streams it even in redirect mode (a page script
+    reads its pixels, which a cross-origin image would forbid)."""
     storage = stored.storage
-    if isinstance(storage, MediaStorage) and settings.STUDIO_S3_DELIVERY == "redirect":
+    redirect = settings.STUDIO_S3_DELIVERY == "redirect" and not same_origin
+    if isinstance(storage, MediaStorage) and redirect:
         return _redirect(storage, stored)
     try:
         return _serve(request, stored, max_age)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -181,3 +182,16 @@ def test_good_s3_settings_put_media_on_s3_and_static_files_stay_local() -> None:
         "django.contrib.staticfiles.storage.StaticFilesStorage",
         "http://127.0.0.1:9000",
     ]
+
+
+def test_the_worker_says_at_start_where_media_go_and_what_is_wrong(
+    s3: S3Bucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="studio.storage"):
+        storage.log_at_start()
+        s3.client.delete_bucket(Bucket=s3.name)
+        storage.log_at_start()
+    first, second = (record.getMessage() for record in caplog.records)
+    assert first == f"media storage: S3 bucket {s3.name!r} at {s3.endpoint}"
+    assert second.startswith(f"media storage: S3 bucket {s3.name!r} at {s3.endpoint} is NOT usable")
+    assert "does not exist" in second
