@@ -153,6 +153,14 @@ def describe(exc: BaseException, *, bucket: str = "", endpoint: str | None = Non
     return f"{where} did not answer: {exc}"
 
 
+def discard(storage: Storage, name: str) -> None:
+    """Delete a file nobody needs any more; if the storage fails, log it and go on."""
+    try:
+        storage.delete(name)
+    except STORAGE_ERRORS as exc:
+        log.warning("could not delete %s (%s); it is left in storage", name, describe(exc))
+
+
 @contextmanager
 def local_copy(field: FieldFile) -> Iterator[Path]:
     """A filesystem path for a stored file, copying it out of remote storage if needed."""
