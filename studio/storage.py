@@ -95,15 +95,17 @@ class MediaStorage(S3Storage):
             self.bucket_name, self.key(name), str(dest), Config=self.transfer_config
         )
 
-    def presigned_url(self, name: str, *, content_type: str, disposition: str, seconds: int) -> str:
-        """A short-lived GET URL whose answer carries our content type and disposition."""
+    def presigned_url(
+        self, name: str, *, content_type: str, disposition: str, cache_control: str, seconds: int
+    ) -> str:
+        """A short-lived GET URL whose answer carries our type, disposition and caching."""
         return str(
             self.url(
                 name,
                 parameters={
                     "ResponseContentType": content_type,
                     "ResponseContentDisposition": disposition,
-                    "ResponseCacheControl": "private, no-store",
+                    "ResponseCacheControl": cache_control,
                 },
                 expire=seconds,
             )

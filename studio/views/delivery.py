@@ -129,12 +129,13 @@ def _disposition(stored: StoredFile) -> str:
     return "inline"
 
 
-def _redirect(storage: MediaStorage, stored: StoredFile) -> HttpResponseBase:
-    """302 to a presigned URL that answers with our type and disposition."""
+def _redirect(storage: MediaStorage, stored: StoredFile, max_age: int) -> HttpResponseBase:
+    """302 to a presigned URL that answers with our type, disposition and caching."""
     url = storage.presigned_url(
         stored.name,
         content_type=stored.content_type,
         disposition=_disposition(stored),
+        cache_control=f"private, max-age={max_age}",
         seconds=settings.STUDIO_S3_URL_SECONDS,
     )
     response = HttpResponseRedirect(url)
@@ -162,10 +163,12 @@ def serve(
 ) -> HttpResponseBase:
     """Answer with the file; `same_origin` streams it even in redirect mode (a page script
     reads its pixels, which a cross-origin image would forbid)."""
+    if max_age is None:
+        max_age = settings.STUDIO_MEDIA_MAX_AGE
     storage = stored.storage
     redirect = settings.STUDIO_S3_DELIVERY == "redirect" and not same_origin
     if isinstance(storage, MediaStorage) and redirect:
-        return _redirect(storage, stored)
+        return _redirect(storage, stored, max_age)
     try:
         return _serve(request, stored, max_age)
     except Exception as exc:
@@ -174,9 +177,7 @@ def serve(
         raise
 
 
-def _serve(request: HttpRequest, stored: StoredFile, max_age: int | None) -> HttpResponseBase:
-    if max_age is None:
-        max_age = settings.STUDIO_MEDIA_MAX_AGE
+def _serve(request: HttpRequest, stored: StoredFile, max_age: int) -> HttpResponseBase:
     validators = {
         "ETag": quote_etag(stored.etag),
         "Last-Modified": http_date(stored.last_modified.timestamp()),

@@ -75,6 +75,8 @@ def test_redirect_sends_a_member_to_a_short_lived_uncached_presigned_url(
     assert followed.content == BODY
     assert followed.headers["content-type"] == "video/mp4"
     assert followed.headers["content-disposition"] == "inline"
+    # The bytes may be kept as briefly as any media response; the redirect not at all.
+    assert followed.headers["cache-control"] == "private, max-age=300"
 
 
 def test_redirect_seeking_is_answered_by_the_bucket_with_exactly_those_bytes(
