@@ -34,7 +34,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 
-from studio.storage import MediaStorage, describe, is_storage_error
+from studio.storage import STORAGE_ERRORS, MediaStorage, describe
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +171,8 @@ def serve(
         return _redirect(storage, stored, max_age)
     try:
         return _serve(request, stored, max_age)
-    except Exception as exc:
-        if is_storage_error(exc):
-            return _unavailable(exc)
-        raise
+    except STORAGE_ERRORS as exc:
+        return _unavailable(exc)
 
 
 def _serve(request: HttpRequest, stored: StoredFile, max_age: int) -> HttpResponseBase:
