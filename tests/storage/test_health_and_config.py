@@ -61,6 +61,7 @@ def test_a_missing_bucket_makes_healthz_503_with_the_reason(client: Client, s3: 
     assert body["storage"]["reason"] == (f"the bucket {s3.name!r} does not exist at {s3.endpoint}")
 
 
+@pytest.mark.slow
 def test_refused_credentials_make_healthz_503_and_uploads_save_nothing(
     cast: Cast, s3: S3Bucket, refusing_server: MotoServer
 ) -> None:
