@@ -24,7 +24,7 @@ from studio.jobs.states import transition
 from studio.models import Job, Mode, Status, Video, VideoKind
 from studio.services import moderation
 from studio.services.scenes import place_result
-from studio.storage import is_storage_error
+from studio.storage import discard
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,4 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
 def _discard(names: list[str]) -> None:
     """Remove files of a store that did not complete; best effort (the storage may be down)."""
     for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception as exc:
-            if not is_storage_error(exc):
-                raise
-            log.warning("could not delete %s left by an unfinished store: %s", name, exc)
+        discard(default_storage, name)
