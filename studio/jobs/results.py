@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import Error as DbError
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
@@ -127,16 +128,33 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                 ):
                     raise AlreadyCollected
                 place_result(job, video)
-                transaction.on_commit(lambda: _discard(leftovers))
+                transaction.on_commit(lambda: _discard(leftovers), robust=True)
         except AlreadyCollected:
             _discard(saved)
             forget_storing(job, planned)
             return None
         except Exception:
-            _discard(saved)
-            forget_storing(job, planned)
+            if not maybe_committed(video):
+                _discard(saved)
+                forget_storing(job, planned)
             raise
     return video
+
+
+def maybe_committed(video: Video) -> bool:
+    """Whether `video` may be stored after all, so its files must stay.
+
+    A database that goes away during COMMIT raises here although the commit may
+    have happened: deleting the files then would leave a video without them.
+    While the database cannot say, the files stay; they are listed on the job
+    (`Job.storing`), so the store that succeeds later deletes them if they are stray.
+    """
+    if video.pk is None:
+        return False
+    try:
+        return Video.objects.filter(pk=video.pk, file=video.file.name).exists()
+    except DbError:
+        return True
 
 
 def save_file(field: FieldFile, name: str, path: Path) -> None:
