@@ -1,23 +1,22 @@
 """Turn a finished file into a `Video`: probe, poster, thumbnail, storage, lineage.
 
 `store_result` is the one place a job becomes succeeded: the video row and the
-transition commit together, so a job never succeeds without its video.
+transition commit together, so a job never succeeds without its video. When
+the media storage fails (`studio.storage.STORAGE_ERRORS`), the error goes to
+the caller with nothing stored and the job unchanged, so the step can be tried
+again (studio/jobs/poll.py keeps the result upstream and retries the store).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models.fields.files import FieldFile
 
 from studio.engine.errors import EngineError
 from studio.engine.media import make_poster, make_thumbnail, probe
@@ -25,6 +24,7 @@ from studio.jobs.states import transition
 from studio.models import Job, Mode, Status, Video, VideoKind
 from studio.services import moderation
 from studio.services.scenes import place_result
+from studio.storage import is_storage_error
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +43,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1024 * 1024), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-@contextmanager
-def local_copy(field: FieldFile) -> Iterator[Path]:
-    """A filesystem path for a stored file, copying it out of remote storage if needed."""
-    try:
-        yield Path(field.path)
-        return
-    except NotImplementedError:
-        pass
-    suffix = Path(field.name or "").suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with field.open("rb") as src:
-            shutil.copyfileobj(src, tmp)
-        tmp.flush()
-        yield Path(tmp.name)
 
 
 def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") -> Video | None:
@@ -133,11 +117,20 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                     raise AlreadyCollected
                 place_result(job, video)
         except AlreadyCollected:
-            for name in saved:
-                default_storage.delete(name)
+            _discard(saved)
             return None
         except Exception:
-            for name in saved:
-                default_storage.delete(name)
+            _discard(saved)
             raise
     return video
+
+
+def _discard(names: list[str]) -> None:
+    """Remove files of a store that did not complete; best effort (the storage may be down)."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            log.warning("could not delete %s left by an unfinished store: %s", name, exc)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +29,7 @@ from PIL import Image, ImageOps
 
 from studio.models import ReferenceImage, Team, Video
 from studio.services import moderation
+from studio.storage import UNAVAILABLE, is_storage_error, local_copy
 from studio.validators import check_image_header
 
 if TYPE_CHECKING:
@@ -128,7 +128,13 @@ def _store_encoded(
         source_video=source_video,
         created_by=user,
     )
-    image.file.save(f"{digest[:16]}.{ext}", ContentFile(data), save=False)
+    try:
+        image.file.save(f"{digest[:16]}.{ext}", ContentFile(data), save=False)
+    except Exception as exc:
+        if is_storage_error(exc):
+            # Nothing reached the bucket or the database: the upload can simply be tried again.
+            raise ValidationError(UNAVAILABLE, code="storage") from exc
+        raise
     try:
         with transaction.atomic():
             image.save()
@@ -159,10 +165,6 @@ def store_upload(team: Team, user: User | None, stream: IO[bytes] | File, name: 
     return _store_encoded(team, user, data, content_type, ext, normalized.size, name)
 
 
-def _video_path(video: Video) -> Path:
-    return Path(video.file.path)
-
-
 def frame_to_reference(video: Video, at_seconds: float, user: User | None) -> StoreResult:
     """Take one frame of a Studio video into its team's library (as PNG)."""
     from studio.engine.media import extract_frame
@@ -170,8 +172,11 @@ def frame_to_reference(video: Video, at_seconds: float, user: User | None) -> St
     duration = video.duration_seconds or 0
     at = max(0.0, min(at_seconds, duration)) if duration else max(0.0, at_seconds)
     try:
-        frame = extract_frame(_video_path(video), at)
+        with local_copy(video.file) as path:
+            frame = extract_frame(path, at)
     except Exception as exc:  # the engine reports decode errors in its own types
+        if is_storage_error(exc):
+            raise LibraryError(UNAVAILABLE) from exc
         raise LibraryError("That frame could not be read from the video.") from exc
     normalized = normalize(frame)
     data, content_type, ext = encode(normalized, "PNG")

@@ -174,11 +174,19 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.STUDIO_SERVE_HOST)
         parser.add_argument("--port", type=int, default=settings.STUDIO_SERVE_PORT)
         parser.add_argument("--web-workers", type=int, default=settings.STUDIO_WEB_WORKERS)
+        parser.add_argument(
+            "--worker-processes",
+            type=int,
+            default=settings.STUDIO_WORKER_PROCESSES,
+            help="How many `manage.py worker` processes to run (each with its own cluster).",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Only the web server.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["web_workers"] < 1:
             raise CommandError("--web-workers must be at least 1.")
+        if options["worker_processes"] < 1:
+            raise CommandError("--worker-processes must be at least 1.")
         host, port = options["host"], options["port"]
         prctl = _prctl()
         if prctl is not None:
@@ -188,9 +196,11 @@ class Command(BaseCommand):
         # settings: a worker with another key could not read signed data.
         self.children = [Child("web", self.gunicorn_argv(host, port, options["web_workers"]))]
         if not options["no_worker"]:
-            self.children.append(
-                Child("worker", [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"])
-            )
+            count = options["worker_processes"]
+            worker_argv = [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
+            for number in range(1, count + 1):
+                name = "worker" if count == 1 else f"worker {number}"
+                self.children.append(Child(name, worker_argv))
 
         self.stopping = False
         self.hurry = False
@@ -282,7 +292,8 @@ class Command(BaseCommand):
         return time.monotonic() - web.started_at >= HEALTHY_AFTER
 
     def _announce(self, host: str, port: int) -> None:
-        running = "web + worker" if len(self.children) > 1 else "web only"
+        workers = len(self.children) - 1
+        running = {0: "web only", 1: "web + worker"}.get(workers, f"web + {workers} workers")
         self.stdout.write(
             self.style.SUCCESS(f"Studio is running on http://{host}:{port}/")
             + f"  ({running}; Ctrl-C stops)"
