@@ -340,6 +340,8 @@ class Load:
         self.kinds: dict[str, Kind] = {}
         self.error_samples: list[str] = []
         self.recording = True
+        # Errors while not recording (warm-up, capacity phase) still count.
+        self.unrecorded_errors = 0
 
     async def request(
         self,
@@ -388,10 +390,11 @@ class Load:
             row = self.kinds.setdefault(kind, Kind())
             row.latencies.append(elapsed)
             row.statuses[status] = row.statuses.get(status, 0) + 1
-            if failed:
-                row.errors += 1
-                if len(self.error_samples) < 30:
-                    self.error_samples.append(f"{kind} {method} {path}: {why}")
+            row.errors += failed
+        elif failed:
+            self.unrecorded_errors += 1
+        if failed and len(self.error_samples) < 30:
+            self.error_samples.append(f"{kind} {method} {path}: {why}")
         return status, payload
 
 
@@ -693,10 +696,11 @@ async def drive(
         per_process.append((elapsed, own))
 
     tasks = []
-    t0 = time.monotonic()
-    cpu0 = time.process_time()
-    ticks0 = _cpu_ticks()
-    load_avg = [os.getloadavg()[0]]
+    # A warm-up with the whole load and jobs flowing (the first results
+    # stored, every process's imports done), then the measured soak from t0.
+    start = time.monotonic()
+    t0 = start + args.warmup
+    load.recording = False
     for creator in creators:
         tasks.append(asyncio.create_task(creator.poll_forever()))
         tasks.append(asyncio.create_task(creator.browse_forever(args.browse_every)))
@@ -704,11 +708,28 @@ async def drive(
     tasks.append(asyncio.create_task(baseline))
     submitted = 0
     failed_submits = 0
-    # The jobs spread over the soak's first 80 %, so the last ones finish inside it.
-    gap = soak * 0.8 / max(1, args.jobs)
+    # The jobs spread over the warm-up and the soak's first 80 %, so the last
+    # ones finish inside it.
+    gap = (args.warmup + soak * 0.8) / max(1, args.jobs)
     pending: set[asyncio.Task[bool]] = set()
-    next_job = t0
+    next_job = start
     next_sample = t0
+    while time.monotonic() < t0:
+        now = time.monotonic()
+        while submitted < args.jobs and now >= next_job:
+            creator = creators[submitted % len(creators)]
+            task = asyncio.create_task(creator.generate(submitted))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            submitted += 1
+            next_job += gap
+        await asyncio.sleep(0.05)
+    warmup_errors = load.unrecorded_errors
+    load.recording = True
+    cpu0 = time.process_time()
+    ticks0 = _cpu_ticks()
+    load_avg = [os.getloadavg()[0]]
+    print(f"  warm-up done: {submitted} jobs submitted, {warmup_errors} errors", flush=True)
     sample(0.0)
     while time.monotonic() - t0 < soak:
         now = time.monotonic()
@@ -742,8 +763,10 @@ async def drive(
     failed_submits = submitted - sum(c.submitted for c in creators)
     # Throughput per kind at saturation, while the creators go on.
     load.recording = False
+    before_capacity = load.unrecorded_errors
     busiest = max(creators, key=lambda c: (len(c.cards), len(c.videos)))
     cap = await capacity(load, busiest, args.capacity_seconds, args.capacity_rounds, 8)
+    capacity_creator_errors = load.unrecorded_errors - before_capacity
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -759,6 +782,9 @@ async def drive(
         "submitted": submitted,
         "failed_submits": failed_submits,
         "capacity": cap,
+        "warmup_errors": warmup_errors,
+        "roots": roots,
+        "capacity_creator_errors": capacity_creator_errors,
     }
 
 
@@ -873,12 +899,30 @@ def _growth(samples: list[tuple[float, dict[str, int]]], name: str) -> tuple[int
     return first[name], last[name], (last[name] - first[name]) / max(1, first[name])
 
 
+def _top_grower(
+    samples: list[tuple[float, dict[str, dict[int, int]]]], name: str, root: int
+) -> str:
+    first = next((s for t, s in samples if t >= 60), samples[0][1])[name]
+    last = samples[-1][1][name]
+    both = [pid for pid in first if pid in last]
+    if not both:
+        return ""
+    pid = max(both, key=lambda p: last[p] - first[p])
+    what = "the leader" if pid == root else f"child {pid}"
+    return f"({what} {first[pid] / 1024:.0f} -> {last[pid] / 1024:.0f})"
+
+
 def report(args: argparse.Namespace, r: dict[str, Any]) -> tuple[str, bool]:
     kinds: dict[str, Kind] = r["kinds"]
     base = kinds.get(BASELINE)
     base50 = _pct(base.latencies, 0.5) if base else float("nan")
     base99 = _pct(base.latencies, 0.99) if base else float("nan")
-    errors = sum(k.errors for k in kinds.values()) + r["failed_submits"]
+    errors = (
+        sum(k.errors for k in kinds.values())
+        + r["failed_submits"]
+        + r["warmup_errors"]
+        + r["capacity_creator_errors"]
+    )
     storage = (
         f"S3 (moto_server, delivery {args.s3_delivery})" if args.storage == "s3" else "local disk"
     )
@@ -909,7 +953,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> tuple[str, bool]:
     total = sum(len(k.latencies) for k in kinds.values())
     lines += [
         f"  all: {total} requests ({total / r['wall']:.0f}/s), {errors} errors "
-        f"(non-2xx/3xx or exceptions; target 0)",
+        f"(non-2xx/3xx or exceptions, warm-up and capacity phase included; target 0)",
     ]
     if r["error_samples"]:
         lines += ["  first errors:", *(f"    {e}" for e in r["error_samples"][:10])]
@@ -942,18 +986,29 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> tuple[str, bool]:
         f"{sandbox['downloads_total']} downloads; {stored}",
     ]
     rss = r["rss"]
-    lines += ["", "resident memory (process and children, MiB), minute 1 -> end (target < 10 %):"]
+    lines += [
+        "",
+        f"resident memory (process tree, MiB) after a {args.warmup:g} s warm-up, minute 1 -> end "
+        "(target < 10 %); the process that grew most in each tree:",
+    ]
     worst = 0.0
     for name in rss[0][1]:
         first, last, growth = _growth(rss, name)
         worst = max(worst, growth)
-        lines.append(f"  {name:<10} {first / 1024:7.1f} -> {last / 1024:7.1f}  {growth:+6.1%}")
+        lines.append(
+            f"  {name:<10} {first / 1024:7.1f} -> {last / 1024:7.1f}  {growth:+6.1%}"
+            f"  {_top_grower(r['per_process'], name, r['roots'][name])}"
+        )
     all_first = sum(_growth(rss, n)[0] for n in rss[0][1])
     all_last = sum(_growth(rss, n)[1] for n in rss[0][1])
     lines.append(
         f"  {'all':<10} {all_first / 1024:7.1f} -> {all_last / 1024:7.1f}  "
         f"{(all_last - all_first) / max(1, all_first):+6.1%}"
     )
+    per_minute = [
+        f"{t / 60:.0f}: {sum(s.values()) / 1024:.0f}" for t, s in rss if int(t) % 60 < RSS_EVERY
+    ]
+    lines.append(f"  all, by minute (MiB): {', '.join(per_minute)}")
     loads = r["load_avg"]
     lines += [
         "",
@@ -1018,7 +1073,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-delivery", choices=["redirect", "stream"], default="redirect")
     parser.add_argument("--workers", type=int, default=4, help="manage.py worker processes")
     parser.add_argument("--cluster-workers", type=int, default=2, help="django-q2 workers each")
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--warmup", type=float, default=None, help="s before the soak's clock")
     parser.add_argument("--step-seconds", type=float, default=None, help="sandbox step")
     parser.add_argument("--browse-every", type=float, default=20.0, help="mean s between pages")
     parser.add_argument("--baseline-rate", type=float, default=6.0, help="trivial requests/s")
@@ -1051,6 +1107,8 @@ def main(argv: list[str] | None = None) -> int:
     args.creators = args.creators or (50 if quick else 200)
     args.jobs = args.jobs if args.jobs is not None else (60 if quick else 1000)
     args.step_seconds = args.step_seconds or (3.0 if quick else 20.0)
+    if args.warmup is None:
+        args.warmup = 15.0 if quick else 90.0
     if args.storage is None:
         args.storage = "s3" if _s3_available() else "disk"
     result = run(args)
