@@ -12,10 +12,11 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: help run install install-test chromium wrk lint check test test-sqlite test-postgres bench clean
+.PHONY: help run run-scaled install install-test chromium wrk lint check test test-sqlite test-postgres bench clean
 
 help:
 	@echo "make run    set up and start Studio on http://127.0.0.1:$(PORT) (web + worker)"
+	@echo "make run-scaled  the same on PostgreSQL, Redis and S3 (moto) with 4 web and 4 worker processes"
 	@echo "make test   install test tools (Chromium too), lint, check, run the suite on SQLite and PostgreSQL"
 	@echo "make bench  run the benchmarks in benchmarks/"
 
@@ -62,6 +63,12 @@ run: install
 	$(PY) manage.py ensure_admin; \
 	echo "Sign in at http://127.0.0.1:$(PORT)/accounts/login/"; \
 	exec $(PY) manage.py serve --port "$(PORT)"
+
+# The scaled deployment on this machine: PostgreSQL and Redis as they run here,
+# S3 from moto_server on loopback (a test dependency), several web and worker
+# processes. Every start is fresh: moto keeps its objects in memory.
+run-scaled: $(VENV)/.installed-test
+	@PORT="$(PORT)" scripts/run-scaled
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -13,19 +13,20 @@ threaded worker (27.x) leaves open, and this class closes:
   of its request line or headers, then nothing, or trickles a byte now and
   then) held its thread for as long as the client liked: gunicorn reads the
   head with no timeout at all. Here the whole head must arrive within
-  `STUDIO_WEB_HEADER_TIMEOUT` seconds of the thread taking the connection,
+  `WEB_HEADER_TIMEOUT` seconds of the thread taking the connection,
   or the connection is closed.
 - **A client that stops reading or sending mid-request** (a stalled upload, a
   download nobody reads) held its thread forever. Here every read and write
-  must make progress within `STUDIO_WEB_IDLE_TIMEOUT` seconds. A slow client
+  must make progress within `WEB_IDLE_TIMEOUT` seconds. A slow client
   that keeps reading (a download at a few KB/s) keeps its thread until it is
   done: sendfile spares the copying, not the thread. That is why there are
   many threads per process, and why media should come from S3 by presigned
   redirect (or a buffering proxy) when many slow clients are expected.
 
-Both timeouts are read from the environment, which serve sets from Studio's
-settings; this module imports nothing from Django so gunicorn can load it
-before the application.
+Both timeouts are read from the environment (`WEB_HEADER_TIMEOUT`,
+`WEB_IDLE_TIMEOUT`, the names Studio's settings read; serve passes its values
+on with `--env`, the Dockerfile's gunicorn inherits them); this module imports
+nothing from Django so gunicorn can load it before the application.
 """
 
 from __future__ import annotations
@@ -94,8 +95,8 @@ class TimedSocket:
 class StudioThreadWorker(ThreadWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_timeout = _seconds("STUDIO_WEB_HEADER_TIMEOUT", 10.0)
-        self.idle_timeout = _seconds("STUDIO_WEB_IDLE_TIMEOUT", 30.0)
+        self.header_timeout = _seconds("WEB_HEADER_TIMEOUT", 10.0)
+        self.idle_timeout = _seconds("WEB_IDLE_TIMEOUT", 30.0)
 
     def handle(self, conn: Any) -> Any:
         fresh = not conn.initialized and not conn.data_ready

@@ -8,10 +8,12 @@ broker and the offline local engine.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -202,8 +204,122 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+
+# Media on S3-compatible object storage (scaled mode; see "Media on S3" in the
+# README). A bucket name switches the media storage to S3; static files stay
+# with whitenoise either way.
+STUDIO_S3_BUCKET = env_str("STUDIO_S3_BUCKET")
+STUDIO_S3_ENDPOINT_URL = env_str("STUDIO_S3_ENDPOINT_URL").rstrip("/")
+STUDIO_S3_REGION = env_str("STUDIO_S3_REGION", "us-east-1")
+STUDIO_S3_ACCESS_KEY_ID = env_str("STUDIO_S3_ACCESS_KEY_ID")
+STUDIO_S3_SECRET_ACCESS_KEY = env_str("STUDIO_S3_SECRET_ACCESS_KEY")
+STUDIO_S3_PREFIX = env_str("STUDIO_S3_PREFIX").strip("/")
+# "redirect": members get a 302 to a short-lived presigned URL and S3 serves the
+# bytes (and ranges); "stream": Studio reads from S3 and streams to the browser.
+STUDIO_S3_DELIVERY = env_str("STUDIO_S3_DELIVERY", "redirect").lower()
+if STUDIO_S3_DELIVERY not in {"redirect", "stream"}:
+    raise ImproperlyConfigured(
+        "STUDIO_S3_DELIVERY must be 'redirect' (presigned URL) or 'stream' (through Studio), "
+        f"not {STUDIO_S3_DELIVERY!r}"
+    )
+# How long a presigned media URL handed out by a redirect stays valid.
+STUDIO_S3_URL_SECONDS = env_int("STUDIO_S3_URL_SECONDS", 300, minimum=10)
+
+
+def s3_storage(
+    *,
+    bucket: str,
+    endpoint_url: str,
+    region: str,
+    access_key_id: str,
+    secret_access_key: str,
+    prefix: str,
+) -> dict[str, Any]:
+    """The STORAGES entry for media on S3, after checking every value (raises ImproperlyConfigured).
+
+    Also used by the tests, which point a fresh bucket on a loopback S3 at it.
+    """
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket) or ".." in bucket:
+        raise ImproperlyConfigured(
+            f"STUDIO_S3_BUCKET must be an S3 bucket name (3-63 lower-case letters, digits, "
+            f"dots and hyphens, starting and ending with a letter or digit), not {bucket!r}"
+        )
+    if endpoint_url:
+        parsed = urlsplit(endpoint_url)
+        if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.path:
+            raise ImproperlyConfigured(
+                "STUDIO_S3_ENDPOINT_URL must be the service's address, like "
+                f"https://s3.example.com or http://127.0.0.1:9000 (no path), not {endpoint_url!r}"
+            )
+    if not re.fullmatch(r"[a-z0-9-]{2,40}", region):
+        raise ImproperlyConfigured(
+            f"STUDIO_S3_REGION must be a region name such as us-east-1, not {region!r}"
+        )
+    if bool(access_key_id) != bool(secret_access_key):
+        raise ImproperlyConfigured(
+            "STUDIO_S3_ACCESS_KEY_ID and STUDIO_S3_SECRET_ACCESS_KEY go together: set both, or "
+            "neither to use the machine's own credentials (instance role, AWS_* variables)"
+        )
+    if prefix and (".." in prefix.split("/") or not re.fullmatch(r"[A-Za-z0-9._/-]+", prefix)):
+        raise ImproperlyConfigured(
+            f"STUDIO_S3_PREFIX must be a folder name (letters, digits, . _ - /), not {prefix!r}"
+        )
+    return {
+        "BACKEND": "studio.storage.MediaStorage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            # Another service than AWS (MinIO, Ceph, a loopback test server) is
+            # addressed by path; AWS by the bucket's own host name.
+            "endpoint_url": endpoint_url or None,
+            "addressing_style": "path" if endpoint_url else "virtual",
+            "region_name": region,
+            "access_key": access_key_id or None,
+            "secret_key": secret_access_key or None,
+            "location": prefix,
+            "signature_version": "s3v4",
+            # Never overwrite: two uploads of one name keep both, as on disk.
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "default_acl": None,
+        },
+    }
+
+
+def s3_origin(bucket: str, endpoint_url: str, region: str) -> str:
+    """Where presigned URLs point, for the Content-Security-Policy of redirect delivery."""
+    if endpoint_url:
+        parsed = urlsplit(endpoint_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+    return f"https://{bucket}.s3.{region}.amazonaws.com"
+
+
+_S3_SETTINGS = {
+    "STUDIO_S3_ENDPOINT_URL": STUDIO_S3_ENDPOINT_URL,
+    "STUDIO_S3_ACCESS_KEY_ID": STUDIO_S3_ACCESS_KEY_ID,
+    "STUDIO_S3_SECRET_ACCESS_KEY": STUDIO_S3_SECRET_ACCESS_KEY,
+    "STUDIO_S3_PREFIX": STUDIO_S3_PREFIX,
+}
+if STUDIO_S3_BUCKET:
+    MEDIA_STORAGE = s3_storage(
+        bucket=STUDIO_S3_BUCKET,
+        endpoint_url=STUDIO_S3_ENDPOINT_URL,
+        region=STUDIO_S3_REGION,
+        access_key_id=STUDIO_S3_ACCESS_KEY_ID,
+        secret_access_key=STUDIO_S3_SECRET_ACCESS_KEY,
+        prefix=STUDIO_S3_PREFIX,
+    )
+else:
+    stray = [name for name, value in _S3_SETTINGS.items() if value]
+    if stray:
+        raise ImproperlyConfigured(
+            f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set but STUDIO_S3_BUCKET "
+            "is empty: set the bucket to keep media on S3, or clear the other STUDIO_S3_* "
+            "variables to keep media on local disk"
+        )
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -242,14 +358,20 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
 AXES_CLIENT_IP_CALLABLE = "studio.services.audit.client_address"
 AXES_VERBOSE = False
+# Media delivered by presigned redirect come from the bucket's origin.
+_MEDIA_ORIGINS = (
+    [s3_origin(STUDIO_S3_BUCKET, STUDIO_S3_ENDPOINT_URL, STUDIO_S3_REGION)]
+    if STUDIO_S3_BUCKET and STUDIO_S3_DELIVERY == "redirect"
+    else []
+)
 # Every page: our own scripts, styles and media only; no inline script or style
 # (htmx's own indicator style is turned off by a meta tag in base.html).
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:", "blob:"],
-    "media-src": [CSP.SELF, "blob:"],
+    "img-src": [CSP.SELF, "data:", "blob:", *_MEDIA_ORIGINS],
+    "media-src": [CSP.SELF, "blob:", *_MEDIA_ORIGINS],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
@@ -283,6 +405,8 @@ STUDIO_ALLOW_PRIVATE_URLS = env_bool("STUDIO_ALLOW_PRIVATE_URLS", False)
 # come in time has an unknown outcome and goes to needs_attention).
 STUDIO_HTTP_READ_TIMEOUT = env_int("STUDIO_HTTP_READ_TIMEOUT", 30, minimum=1)
 STUDIO_MAX_RESULT_BYTES = env_int("STUDIO_MAX_RESULT_BYTES", 512 * 1024 * 1024, minimum=1024)
+# Largest total a project archive may unpack to on import (studio.services.archives).
+STUDIO_ARCHIVE_MAX_BYTES = env_int("STUDIO_ARCHIVE_MAX_BYTES", 20 * 1024**3, minimum=1024)
 # Credits per job, as "provider:model=credits" pairs overriding the built-in table.
 STUDIO_COSTS = env_str("STUDIO_COSTS")
 STUDIO_LOCAL_ENGINE = env_bool("STUDIO_LOCAL_ENGINE", True)
@@ -348,6 +472,9 @@ STUDIO_WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
 STUDIO_WEB_KEEPALIVE = env_int("WEB_KEEPALIVE", 5, minimum=1)
 STUDIO_WEB_HEADER_TIMEOUT = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
 STUDIO_WEB_IDLE_TIMEOUT = env_int("WEB_IDLE_TIMEOUT", 30, minimum=1)
+# `manage.py worker` processes serve starts; each runs the scheduler and its own
+# django-q2 cluster of STUDIO_WORKERS. Claims are per job row, so any number is safe.
+STUDIO_WORKER_PROCESSES = env_int("STUDIO_WORKER_PROCESSES", 1, minimum=1)
 # Gunicorn's access log: "-" for stdout, a file path, or "off".
 STUDIO_ACCESS_LOG = env_str("STUDIO_ACCESS_LOG", "-")
 

@@ -54,13 +54,20 @@ class SandboxHandle:
     def reset(self) -> None:
         self.state.reset()
 
-    def arm(self, phase: str, faults: str, times: int = 1) -> None:
-        """Like POST /_sandbox/faults: the next `times` requests of `phase` get `faults`."""
-        self.state.arm(phase, parse_faults(faults), times)
+    def arm(self, phase: str, faults: str, times: int = 1, rate: float = 1.0) -> None:
+        """Like POST /_sandbox/faults: the next `times` requests of `phase` get `faults`
+        (each request by the chance `rate`, drawn from the generator `configure(seed=)` sets)."""
+        self.state.arm(phase, parse_faults(faults), times, rate)
 
     def configure(
-        self, *, step_seconds: float | None = None, file_ttl: float | None = None
+        self,
+        *,
+        step_seconds: float | None = None,
+        file_ttl: float | None = None,
+        seed: int | None = None,
     ) -> None:
+        if seed is not None:
+            self.state.seed(seed)
         with self.state.lock:
             if step_seconds is not None:
                 self.state.step_seconds = step_seconds

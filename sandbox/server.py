@@ -43,7 +43,8 @@ OpenAI:    POST /v1/videos (multipart), GET /v1/videos/ID, GET /v1/videos/ID/con
 Results:   GET /files/TOKEN.mp4 (expire after file_ttl seconds)
 Admin:     GET /_sandbox/stats, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
            ({{"create": "read_timeout", "poll": "500", "download": "...", "times": 1}};
-           times -1 = until cleared), POST /_sandbox/config {{"step_seconds", "file_ttl"}},
+           times -1 = until cleared; "rate": 0.1 = each request by that chance),
+           POST /_sandbox/config {{"step_seconds", "file_ttl", "seed"}},
            GET /_sandbox/sample.png, /_sandbox/sample.jpg
 Faults:    X-Sandbox-Fault: name[=param][, ...] or ?sandbox_fault=...
            {", ".join(sorted(ALL_FAULTS))}
@@ -458,18 +459,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             spec = self._json_body(Reject(400, {"message": "send a JSON object"}))
             if not isinstance(spec, dict):
                 raise Reject(400, {"message": "send a JSON object"})
-            times = int(spec.get("times", 1))
             try:
+                times = int(spec.get("times", 1))
+                rate = float(spec.get("rate", 1.0))
                 for phase in ("create", "poll", "download"):
                     if spec.get(phase):
                         value = spec[phase]
                         raw = ",".join(value) if isinstance(value, list) else str(value)
-                        state.arm(phase, parse_faults(raw), times)
+                        state.arm(phase, parse_faults(raw), times, rate)
             except ValueError as exc:
                 raise Reject(400, {"message": str(exc)}) from None
             self._json(200, state.armed_view())
         elif path == "/_sandbox/config" and method == "POST":
             spec = self._json_body(Reject(400, {"message": "send a JSON object"}))
+            if "seed" in spec:
+                state.seed(int(spec["seed"]))
             with state.lock:
                 if "step_seconds" in spec:
                     state.step_seconds = float(spec["step_seconds"])

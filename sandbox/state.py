@@ -6,6 +6,7 @@ the background and a poll costs a dictionary look-up under one lock.
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
@@ -129,11 +130,15 @@ class Armed:
     name: str
     param: str
     times: int  # -1: until cleared
+    # The chance that one request gets it (drawn from the state's seeded random
+    # generator); a request that does not get it leaves `times` as it was.
+    rate: float = 1.0
 
 
 class SandboxState:
     def __init__(self, *, key: str, step_seconds: float, file_ttl: float) -> None:
         self.lock = threading.Lock()
+        self.random = random.Random(0)
         self.stopping = threading.Event()
         self.key = key
         self.defaults = {"step_seconds": step_seconds, "file_ttl": file_ttl}
@@ -148,6 +153,7 @@ class SandboxState:
             self.media: dict[str, str] = {}
             self.files: dict[str, str] = {}
             self.armed: dict[str, list[Armed]] = {phase: [] for phase in PHASES}
+            self.random.seed(0)
             self.creates: Counter[str] = Counter()
             self.create_attempts: Counter[str] = Counter()
             self.polls: Counter[str] = Counter()
@@ -157,11 +163,20 @@ class SandboxState:
 
     # -- faults ----------------------------------------------------------------
 
-    def arm(self, phase: str, faults: list[Fault], times: int) -> None:
+    def arm(self, phase: str, faults: list[Fault], times: int, rate: float = 1.0) -> None:
+        """The next `times` requests of `phase` get `faults`; with `rate` below 1 each
+        request gets each fault only by that chance (random per request, seeded by `seed`)."""
         if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}; use one of {', '.join(PHASES)}")
+        if not 0.0 < rate <= 1.0:
+            raise ValueError("a fault's rate is a chance: more than 0, at most 1")
         with self.lock:
-            self.armed[phase].extend(Armed(name, param, times) for name, param in faults)
+            self.armed[phase].extend(Armed(name, param, times, rate) for name, param in faults)
+
+    def seed(self, value: int) -> None:
+        """Restart the generator that decides which requests get a fault armed with a rate."""
+        with self.lock:
+            self.random.seed(value)
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -173,6 +188,9 @@ class SandboxState:
         with self.lock:
             remaining = []
             for armed in self.armed[phase]:
+                if armed.rate < 1.0 and self.random.random() >= armed.rate:
+                    remaining.append(armed)  # not this request's turn
+                    continue
                 faults.setdefault(armed.name, armed.param)
                 if armed.times < 0:
                     remaining.append(armed)

@@ -6,6 +6,7 @@ from django.urls import path
 from studio.forms.moderation import SignInForm
 from studio.views import (
     accounts,
+    archives,
     audit,
     gallery,
     generate,
@@ -82,6 +83,9 @@ urlpatterns = [
     path("projects/<uuid:project_id>/rename/", projects.project_rename, name="project_rename"),
     path("projects/<uuid:project_id>/archive/", projects.project_archive, name="project_archive"),
     path("projects/<uuid:project_id>/restore/", projects.project_restore, name="project_restore"),
+    # Project archives: editors export, owners import
+    path("projects/<uuid:project_id>/export/", archives.project_export, name="project_export"),
+    path("teams/<uuid:team_id>/import/", archives.project_import, name="project_import"),
     # Generate (the form lives on the project page)
     path("projects/<uuid:project_id>/generate/", generate.generate, name="generate"),
     path("projects/<uuid:project_id>/gallery/", gallery.project_gallery, name="project_gallery"),

@@ -12,6 +12,7 @@ from django.test import Client
 
 from studio.models import Project, Role, Team
 from tests import factories
+from tests.s3_fixture import s3, s3_server  # noqa: F401
 from tests.sandbox_fixture import sandbox, sandbox_server  # noqa: F401
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM

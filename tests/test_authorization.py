@@ -326,6 +326,7 @@ RULES: dict[str, tuple[Expect, Expect]] = {
     "job_mark_failed": EDIT,
     "project_rename": EDIT,
     "project_archive": EDIT,
+    "project_export": EDIT,
     "project_restore": EDIT,
     "reference_delete": EDIT,
     "video_rerun": EDIT,
@@ -359,6 +360,7 @@ RULES: dict[str, tuple[Expect, Expect]] = {
     "member_role": OWNER,
     "member_remove": OWNER,
     "team_budget": OWNER,
+    "project_import": OWNER,  # a suspended team's owner is told no in a message (302)
     # The invited account
     "invitation_detail": INVITEE,
     "invitation_accept": INVITEE_ACTION,

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from studio.engine.media import probe
-from studio.jobs.results import local_copy
 from studio.models import ExportShot, Mode, Scene, SceneShot, Status, Video, VideoKind
 from studio.services import scenes
+from studio.storage import local_copy
 from tests.conftest import Cast
 from tests.factories import drive, make_output, make_project, request_job
 

@@ -248,15 +248,21 @@ def _children_of(parent: int) -> list[int]:
     return [pid for pid in _all_pids() if (info := _stat(pid)) and info[0] == parent]
 
 
-def _worker_pid(serve: Serve) -> int | None:
+def _worker_pids(serve: Serve) -> list[int]:
+    found = []
     for pid in _children_of(serve.proc.pid):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if argv[-2:] == [b"worker", b""]:
-            return pid
-    return None
+            found.append(pid)
+    return found
+
+
+def _worker_pid(serve: Serve) -> int | None:
+    pids = _worker_pids(serve)
+    return pids[0] if pids else None
 
 
 @slow
@@ -329,6 +335,29 @@ def test_a_killed_web_server_is_restarted_on_the_same_port(
     assert _survivors(first) == [], "the killed master's workers were left running"
     (new_master,) = _children_of(serve.proc.pid)
     serve.wait_for("started both again", lambda: len(_children_of(new_master)) == 2)
+    assert serve.stop() == 0
+
+
+@slow
+@linux_only
+def test_serve_runs_several_worker_processes_and_restarts_the_one_that_dies(
+    start_serve: Callable[..., Serve],
+) -> None:
+    serve = start_serve("--worker-processes", "3", STUDIO_WORKERS="2")
+    serve.wait_for("started three workers", lambda: len(_worker_pids(serve)) == 3)
+    serve.wait_for("announced them", lambda: "web + 3 workers" in serve.output())
+    first = _worker_pids(serve)
+    victim = first[1]
+
+    os.kill(victim, signal.SIGKILL)
+
+    def replaced() -> bool:
+        now = _worker_pids(serve)
+        return len(now) == 3 and victim not in now
+
+    serve.wait_for("replaced the killed worker", replaced)
+    survivors = set(_worker_pids(serve)) & set(first)
+    assert survivors == set(first) - {victim}, "only the dead worker was restarted"
     assert serve.stop() == 0
 
 

@@ -22,6 +22,7 @@ from studio.jobs.results import ResultError, store_result
 from studio.jobs.states import fail, record_event, transition
 from studio.models import FailReason, Job, Status
 from studio.providers.base import PollResult, Provider, ProviderError
+from studio.storage import STORAGE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ def _apply_poll_result(job: Job, provider: Provider, result: PollResult) -> None
     if result.progress is not None:
         fields["progress"] = max(0, min(100, int(result.progress)))
     if result.state == "succeeded":
+        # The count goes on: it spaces out retried downloads and stores of this result.
+        fields.pop("poll_attempts")
         Job.objects.filter(pk=job.pk).update(**fields)
         job.refresh_from_db()
         collect(job, provider, result)
@@ -165,8 +168,12 @@ def _apply_poll_result(job: Job, provider: Provider, result: PollResult) -> None
 
 def collect(job: Job, provider: Provider, result: PollResult) -> None:
     """Download the finished video into our storage and mark the job succeeded."""
-    # Downloads can take a while: hold the job for longer than a poll.
-    Job.objects.filter(pk=job.pk).update(next_poll_at=leases.later(leases.download_lease()))
+    # Downloads can take a while: hold the job for longer than a poll, if it is still ours.
+    held = Job.objects.filter(pk=job.pk, next_poll_at=job.next_poll_at).update(
+        next_poll_at=leases.token(leases.download_lease())
+    )
+    if held != 1:
+        return  # another worker took the job meanwhile
     with tempfile.TemporaryDirectory(prefix="studio-dl-") as tmp:
         dest = Path(tmp) / "result.bin"
         try:
@@ -178,6 +185,46 @@ def collect(job: Job, provider: Provider, result: PollResult) -> None:
             store_result(job, dest, content_type=content_type, media_id=result.media_id)
         except ResultError as exc:
             fail(job, str(exc), error=str(exc), fail_reason=FailReason.NO_OUTPUT)
+        except STORAGE_ERRORS as exc:
+            _store_failed(job, provider, exc)
+
+
+def _store_failed(job: Job, provider: Provider, exc: Exception) -> None:
+    """Our media storage failed while storing a finished result: keep the job, try again later.
+
+    The result stays at the provider and the job stays where it was (running, or
+    failed by timeout and still checked for a late success), so a later pass
+    downloads and stores it again; nothing is sent upstream a second time. Until
+    the deadline the store is retried with backoff; after it, the job fails as
+    timed out and the late check keeps collecting it for a day.
+    """
+    reason = describe(exc)
+    log.warning("job %s: storing the result failed: %s", job.pk, reason)
+    Job.objects.filter(pk=job.pk).update(poll_attempts=F("poll_attempts") + 1)
+    job.refresh_from_db()
+    attempts = job.poll_attempts
+    if job.status == Status.FAILED:
+        record_event(job, f"Late result could not be stored ({reason}); checking again later")
+        _schedule_late(job)
+        return
+    if _past_deadline(job):
+        fail(
+            job,
+            f"The result could not be stored before the deadline ({reason}); it stays at "
+            f"{provider.label} and is collected if storage answers within 24 h",
+            error="Storage was unavailable when the result arrived; Studio keeps trying.",
+            fail_reason=FailReason.TIMEOUT,
+            next_poll_at=leases.later(leases.LATE_POLL_INTERVAL),
+        )
+        return
+    delay = leases.backoff(attempts, base=5, cap=60)
+    Job.objects.filter(pk=job.pk, status=job.status).update(next_poll_at=leases.later(delay))
+    if attempts <= 3 or attempts % 10 == 0:
+        record_event(
+            job,
+            f"Storing the result failed (storage unavailable: {reason}); the result stays at "
+            f"{provider.label}, trying the store again in {delay:.0f} s (attempt {attempts})",
+        )
 
 
 def _download_failed(job: Job, provider: Provider, exc: ProviderError) -> None:

@@ -24,6 +24,7 @@ from studio.jobs.results import ResultError, store_result
 from studio.jobs.states import fail
 from studio.models import FailReason, Job, Mode, Status
 from studio.providers import registry
+from studio.storage import STORAGE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,16 @@ def render(job: Job) -> None:
                 job,
                 f"The local engine could not make this: {exc}",
                 error=str(exc),
+                fail_reason=FailReason.ENGINE,
+            )
+        except STORAGE_ERRORS as exc:
+            # Local renders are free: a clear failure, and "Run again" once storage answers.
+            reason = describe(exc)
+            log.warning("local render of job %s: storage unavailable: %s", job.pk, reason)
+            fail(
+                job,
+                f"The media storage is unavailable ({reason}); nothing was stored",
+                error="Storage is unavailable; nothing was saved. Run the job again.",
                 fail_reason=FailReason.ENGINE,
             )
         except Exception:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from studio.jobs.results import local_copy
 from studio.models import Job
 from studio.providers.base import InputImage, SceneClip, SourceVideo, SubmitRequest
 from studio.services.signing import signed_reference_url
+from studio.storage import local_copy
 
 
 def build_request(job: Job, stack: ExitStack) -> SubmitRequest:

@@ -26,9 +26,12 @@ from studio.providers import registry
 from studio.providers.base import (
     Provider,
     ProviderError,
+    Submission,
     SubmitNotAccepted,
     SubmitOutcomeUnknown,
+    SubmitRequest,
 )
+from studio.storage import STORAGE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 
@@ -83,42 +86,15 @@ def submit(job: Job, token: datetime | None) -> None:
 
 def send(job: Job, provider: Provider) -> None:
     """The one create request of a claimed gateway job, and what its answer means."""
-    try:
-        with ExitStack() as stack:
+    with ExitStack() as stack:
+        try:
             request = build_request(job, stack)
-            submission = provider.submit(request)
-    except SubmitNotAccepted as exc:
-        not_accepted(job, exc)
-        return
-    except SubmitOutcomeUnknown as exc:
-        needs_attention(
-            job,
-            f"The provider may have received this job, but its answer was lost ({exc.message}). "
-            "It will not be sent again automatically.",
-            error=exc.message,
-        )
-        return
-    except ProviderError as exc:
-        if not exc.permanent:
-            # A transient error we cannot place: the request may have left.
-            needs_attention(
-                job, f"Submit failed with an unclear outcome: {exc.message}", error=exc.message
-            )
+        except STORAGE_ERRORS as exc:
+            # The inputs could not be read from our storage: nothing left this machine.
+            not_accepted(job, SubmitNotAccepted(f"the inputs could not be read: {describe(exc)}"))
             return
-        fail(
-            job,
-            f"The provider refused the job: {exc.message}",
-            error=exc.message,
-            fail_reason=exc.reason or FailReason.UPSTREAM_ERROR,
-        )
-        return
-    except Exception:
-        log.exception("unexpected error submitting job %s", job.pk)
-        needs_attention(
-            job,
-            "Studio hit an internal error while submitting; the outcome is unknown.",
-            error="Internal error while submitting.",
-        )
+        submission = _create(job, provider, request)
+    if submission is None:
         return
     now = timezone.now()
     ok = transition(
@@ -134,6 +110,42 @@ def send(job: Job, provider: Provider) -> None:
     )
     if not ok:
         log.error("job %s was accepted upstream as %s but changed state", job.pk, submission)
+
+
+def _create(job: Job, provider: Provider, request: SubmitRequest) -> Submission | None:
+    """The create request itself; None when its failure was dealt with here."""
+    try:
+        return provider.submit(request)
+    except SubmitNotAccepted as exc:
+        not_accepted(job, exc)
+    except SubmitOutcomeUnknown as exc:
+        needs_attention(
+            job,
+            f"The provider may have received this job, but its answer was lost ({exc.message}). "
+            "It will not be sent again automatically.",
+            error=exc.message,
+        )
+    except ProviderError as exc:
+        if not exc.permanent:
+            # A transient error we cannot place: the request may have left.
+            needs_attention(
+                job, f"Submit failed with an unclear outcome: {exc.message}", error=exc.message
+            )
+            return None
+        fail(
+            job,
+            f"The provider refused the job: {exc.message}",
+            error=exc.message,
+            fail_reason=exc.reason or FailReason.UPSTREAM_ERROR,
+        )
+    except Exception:
+        log.exception("unexpected error submitting job %s", job.pk)
+        needs_attention(
+            job,
+            "Studio hit an internal error while submitting; the outcome is unknown.",
+            error="Internal error while submitting.",
+        )
+    return None
 
 
 def not_accepted(job: Job, exc: SubmitNotAccepted) -> None:

@@ -9,7 +9,9 @@ The scheduler (`studio.jobs.scheduler`) runs a pass a few times a second:
   in-flight limit (its budget's `max_in_flight`) waits while it is full;
 - due gateway jobs are polled in batches per provider: one UPDATE claims the
   batch, the HTTP calls run in the pool's threads with no database work, and the
-  answers that change nothing but the next poll time go back in one statement.
+  answers that change nothing but the next poll time go back in one statement;
+  every other answer is acted on only after a fresh lease on its job (`renew`), so
+  a batch that outlived its lease never acts on a job another worker holds.
 """
 
 from __future__ import annotations
@@ -153,14 +155,31 @@ def poll_batch(jobs: list[Job], pool: ThreadPoolExecutor | None = None) -> None:
             quiet.append(job)
             continue
         try:
-            apply_poll_outcome(job, provider, outcome)
+            if renew(job, token):
+                apply_poll_outcome(job, provider, outcome)
         except Exception:
             log.exception("applying a poll result to job %s failed", job.pk)
-    save_quiet(quiet)
+    save_quiet(quiet, token)
 
 
-def save_quiet(jobs: list[Job]) -> None:
-    """Write the quiet answers back: one prepared UPDATE executed for every job.
+def renew(job: Job, token: datetime) -> bool:
+    """Take a fresh lease on one job of a claimed batch before acting on its answer.
+
+    A batch whose answers are slow to apply (downloads and stores one after the
+    other) can outlive its lease; another worker may then have claimed the job,
+    polled it and be collecting it. False when the job no longer holds this
+    batch's token: the answer is stale and someone else holds the job.
+    """
+    fresh = leases.token(leases.poll_lease())
+    if Job.objects.filter(pk=job.pk, next_poll_at=token).update(next_poll_at=fresh) != 1:
+        return False
+    job.next_poll_at = fresh
+    return True
+
+
+def save_quiet(jobs: list[Job], token: datetime) -> None:
+    """Write the quiet answers back: one prepared UPDATE executed for every job,
+    each only while the job still holds the batch's `token` (see `renew`).
 
     (Django's bulk_update builds CASE expressions whose cost grows with the
     square of the batch on SQLite: two seconds for 500 jobs.)
@@ -171,10 +190,11 @@ def save_quiet(jobs: list[Job]) -> None:
     table = connection.ops.quote_name(Job._meta.db_table)
     sql = (
         f"UPDATE {table} SET upstream_status = %s, progress = %s, poll_attempts = 0, "
-        "next_poll_at = %s WHERE id = %s"
+        "next_poll_at = %s WHERE id = %s AND next_poll_at = %s"
     )
+    held = ops.adapt_datetimefield_value(token)
     rows = [
-        (j.upstream_status, j.progress, ops.adapt_datetimefield_value(j.next_poll_at), j.pk)
+        (j.upstream_status, j.progress, ops.adapt_datetimefield_value(j.next_poll_at), j.pk, held)
         for j in jobs
     ]
     with transaction.atomic(), connection.cursor() as cursor:

@@ -24,7 +24,6 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +35,7 @@ from PIL import Image, ImageOps
 
 from studio.models import ReferenceImage, Team, Video
 from studio.services import moderation
+from studio.storage import STORAGE_ERRORS, UNAVAILABLE, discard, is_storage_error, local_copy
 from studio.validators import check_image_header
 
 if TYPE_CHECKING:
@@ -160,13 +160,17 @@ def _store_encoded(
         source_video=source_video,
         created_by=user,
     )
-    image.file.save(f"{digest[:16]}.{ext}", ContentFile(data), save=False)
+    try:
+        image.file.save(f"{digest[:16]}.{ext}", ContentFile(data), save=False)
+    except STORAGE_ERRORS as exc:
+        # Nothing reached the bucket or the database: the upload can simply be tried again.
+        raise ValidationError(UNAVAILABLE, code="storage") from exc
     try:
         with transaction.atomic():
             image.save()
     except IntegrityError:
         # The same picture was stored by a concurrent upload a moment ago.
-        image.file.delete(save=False)
+        discard(image.file.storage, str(image.file.name))
         return StoreResult(ReferenceImage.objects.get(team=team, sha256=digest), created=False)
     return StoreResult(image, created=True)
 
@@ -200,10 +204,6 @@ def _decode_and_encode(
     return *encode(normalized, source_format), normalized.size
 
 
-def _video_path(video: Video) -> Path:
-    return Path(video.file.path)
-
-
 def frame_to_reference(video: Video, at_seconds: float, user: User | None) -> StoreResult:
     """Take one frame of a Studio video into its team's library (as PNG)."""
     from studio.engine.media import extract_frame
@@ -211,8 +211,11 @@ def frame_to_reference(video: Video, at_seconds: float, user: User | None) -> St
     duration = video.duration_seconds or 0
     at = max(0.0, min(at_seconds, duration)) if duration else max(0.0, at_seconds)
     try:
-        frame = extract_frame(_video_path(video), at)
+        with local_copy(video.file) as path:
+            frame = extract_frame(path, at)
     except Exception as exc:  # the engine reports decode errors in its own types
+        if is_storage_error(exc):
+            raise LibraryError(UNAVAILABLE) from exc
         raise LibraryError("That frame could not be read from the video.") from exc
     normalized = normalize(frame)
     data, content_type, ext = encode(normalized, "PNG")
@@ -237,8 +240,8 @@ def delete_reference(image: ReferenceImage) -> None:
         thumb = thumbnail_name(name)
 
         def remove_files() -> None:
-            storage.delete(name)
-            storage.delete(thumb)
+            discard(storage, name)
+            discard(storage, thumb)
 
         transaction.on_commit(remove_files)
 

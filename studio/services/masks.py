@@ -28,6 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from studio.models import Job, Mask, Mode, Status, Video, VideoKind
 from studio.providers import registry
 from studio.providers.base import RemovalSource
+from studio.storage import STORAGE_ERRORS, UNAVAILABLE, UNREADABLE, discard
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -123,6 +124,8 @@ def probe(video: Video) -> Geometry:
                 if stream.duration and stream.time_base
                 else (container.duration or 0) / 1_000_000
             ) or video.duration_seconds
+    except STORAGE_ERRORS as exc:
+        raise MaskError(UNREADABLE) from exc
     except (OSError, av.FFmpegError, IndexError, ValueError) as exc:
         raise MaskError("The video file cannot be read.") from exc
     if width <= 0 or height <= 0:
@@ -304,7 +307,10 @@ def store(video: Video, mask: NormalizedMask, *, user: User | None, frame_second
         coverage=round(mask.coverage, 6),
         created_by=user,
     )
-    stored.file.save("mask.jpg", ContentFile(encode_jpeg(mask.pixels)), save=False)
+    try:
+        stored.file.save("mask.jpg", ContentFile(encode_jpeg(mask.pixels)), save=False)
+    except STORAGE_ERRORS as exc:
+        raise MaskError(UNAVAILABLE) from exc
     stored.save()
     return stored
 
@@ -395,4 +401,4 @@ class _AlreadySubmitted(Exception):
 
 def _delete_file(mask: Mask | None) -> None:
     if mask is not None and mask.file.name:
-        mask.file.storage.delete(mask.file.name)
+        discard(mask.file.storage, mask.file.name)

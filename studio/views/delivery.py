@@ -4,10 +4,18 @@ Browsers seek in a video with `Range` requests and revalidate posters with
 `If-None-Match`; both must work or seeking breaks (Safari refuses to play a
 video whose server ignores ranges). Files are streamed in 64 KB blocks, so
 a 4K upscale costs no more memory than a thumbnail.
+
+With media on S3 (`STUDIO_S3_BUCKET`) the caller's checks stay the same and
+`STUDIO_S3_DELIVERY` picks what follows them: `redirect` answers 302 to a
+short-lived presigned URL (S3 serves the bytes and the ranges; the redirect
+itself is never cached), `stream` reads from S3 and streams here, fetching
+only the requested range from the bucket.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +24,19 @@ from typing import IO
 
 from django.conf import settings
 from django.core.files.storage import Storage
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
+
+from studio.storage import STORAGE_ERRORS, MediaStorage, describe
+
+log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -80,6 +98,12 @@ def _blocks(fh: IO[bytes], start: int, length: int) -> Iterator[bytes]:
         fh.close()
 
 
+def _started(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Start `blocks` now (so a failing request raises here), then yield everything."""
+    first = next(blocks, b"")
+    return itertools.chain([first], blocks)
+
+
 def _not_modified(request: HttpRequest, etag: str, last_modified: datetime) -> bool:
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
@@ -99,11 +123,59 @@ def _if_range_matches(request: HttpRequest, etag: str, last_modified: datetime) 
     return date is not None and int(last_modified.timestamp()) == date
 
 
+def _disposition(stored: StoredFile) -> str:
+    if stored.download_name:
+        return f'attachment; filename="{stored.download_name}"'
+    return "inline"
+
+
+def _redirect(storage: MediaStorage, stored: StoredFile, max_age: int) -> HttpResponseBase:
+    """302 to a presigned URL that answers with our type, disposition and caching."""
+    url = storage.presigned_url(
+        stored.name,
+        content_type=stored.content_type,
+        disposition=_disposition(stored),
+        cache_control=f"private, max-age={max_age}",
+        seconds=settings.STUDIO_S3_URL_SECONDS,
+    )
+    response = HttpResponseRedirect(url)
+    # The URL expires soon and must not outlive a hide or a suspension.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _unavailable(exc: Exception) -> HttpResponse:
+    log.warning("media storage unavailable: %s", describe(exc))
+    response = HttpResponse(
+        "Storage is unavailable; try again shortly.", status=503, content_type="text/plain"
+    )
+    response["Retry-After"] = "10"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def serve(
-    request: HttpRequest, stored: StoredFile, *, max_age: int | None = None
+    request: HttpRequest,
+    stored: StoredFile,
+    *,
+    max_age: int | None = None,
+    same_origin: bool = False,
 ) -> HttpResponseBase:
+    """Answer with the file; `same_origin` streams it even in redirect mode (a page script
+    reads its pixels, which a cross-origin image would forbid)."""
     if max_age is None:
         max_age = settings.STUDIO_MEDIA_MAX_AGE
+    storage = stored.storage
+    redirect = settings.STUDIO_S3_DELIVERY == "redirect" and not same_origin
+    if isinstance(storage, MediaStorage) and redirect:
+        return _redirect(storage, stored, max_age)
+    try:
+        return _serve(request, stored, max_age)
+    except STORAGE_ERRORS as exc:
+        return _unavailable(exc)
+
+
+def _serve(request: HttpRequest, stored: StoredFile, max_age: int) -> HttpResponseBase:
     validators = {
         "ETag": quote_etag(stored.etag),
         "Last-Modified": http_date(stored.last_modified.timestamp()),
@@ -130,9 +202,7 @@ def serve(
 
     headers = dict(validators)
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Content-Disposition"] = (
-        f'attachment; filename="{stored.download_name}"' if stored.download_name else "inline"
-    )
+    headers["Content-Disposition"] = _disposition(stored)
     if byte_range is not None:
         first, last = byte_range
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
@@ -142,8 +212,18 @@ def serve(
     status = 206 if byte_range is not None else 200
 
     response: HttpResponseBase
+    storage = stored.storage
     if request.method == "HEAD":
         response = HttpResponse(status=status, content_type=stored.content_type)
+    elif isinstance(storage, MediaStorage):
+        # One ranged GET to the bucket, streamed as it arrives: a seek into a
+        # long video fetches that range only, never the whole object.
+        blocks: Iterator[bytes] = iter(())
+        if size > 0:
+            blocks = storage.open_range(stored.name, first, last)
+            # Fail here (a 503) rather than halfway through the body.
+            blocks = _started(blocks)
+        response = StreamingHttpResponse(blocks, status=status, content_type=stored.content_type)
     elif byte_range is None:
         # FileResponse lets the WSGI server use sendfile for whole files.
         fh = stored.storage.open(stored.name, "rb")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from studio import storage
 from studio.models import WorkerHeartbeat
 
 # The worker's scheduler loop stamps this row every second or so. Other rows of
@@ -19,11 +20,14 @@ WORKER_HEARTBEAT = "worker"
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database reachability, and whether the worker is there (its heartbeat's age).
+    """Database reachability, whether the worker is there (its heartbeat's age), and storage.
 
     A heartbeat older than `STUDIO_WORKER_HEARTBEAT_MAX_AGE`, or none at all,
     reports the worker `missing` (with the `reason`) and answers 503, so a
     load balancer or an operator sees a dead worker even while the web is up.
+    Media on S3 that do not answer to Studio's credentials (refused keys, a
+    missing bucket, an endpoint that is down) report `storage` as `error` with
+    the `reason`, also 503; that look at the bucket is reused for a few seconds.
     """
     try:
         with connection.cursor() as cursor:
@@ -49,10 +53,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "pid": beat.pid,
         }
     worker["max_age_seconds"] = max_age
-    healthy = worker["status"] == "ok"
+    media = storage.check()
+    healthy = worker["status"] == "ok" and media["status"] == "ok"
     body: dict[str, object] = {
         "database": "ok",
         "worker": worker,
+        "storage": media,
         "status": "ok" if healthy else "unhealthy",
     }
     return JsonResponse(body, status=200 if healthy else 503)

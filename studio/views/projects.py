@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from studio.forms.archives import ProjectImportForm
 from studio.forms.projects import ProjectForm
 from studio.services import teams as team_service
 from studio.typing import AuthedRequest
@@ -57,6 +58,7 @@ def project_list(request: AuthedRequest) -> HttpResponse:
             "form": form,
             "show_archived": show_archived,
             "archived_count": archived_count,
+            "import_form": ProjectImportForm(),
         },
     )
 

@@ -72,10 +72,32 @@ def test_fault_parameters_are_parsed() -> None:
 def test_the_admin_endpoint_arms_faults_for_a_number_of_requests(sandbox) -> None:
     with client(sandbox) as http:
         armed = http.post("/_sandbox/faults", json={"create": "503", "times": 2}).json()
-        assert armed["create"] == [{"name": "503", "param": "", "times": 2}]
+        assert armed["create"] == [{"name": "503", "param": "", "times": 2, "rate": 1.0}]
         codes = [http.post("/gemini/video/generate", json=GENERATE).status_code for _ in range(3)]
         assert codes == [503, 503, 201]
         assert http.get("/_sandbox/faults").json()["create"] == []
+
+
+def test_a_fault_armed_with_a_rate_hits_that_share_of_requests_picked_by_the_seed(
+    sandbox,
+) -> None:
+    def codes() -> list[int]:
+        with client(sandbox) as http:
+            http.post("/_sandbox/config", json={"seed": 7})
+            http.post("/_sandbox/faults", json={"create": "429", "times": -1, "rate": 0.25})
+            got = [
+                http.post("/gemini/video/generate", json=GENERATE).status_code for _ in range(80)
+            ]
+            http.delete("/_sandbox/faults")
+        return got
+
+    first = codes()
+    assert 8 <= first.count(429) <= 32, first
+    assert set(first) == {201, 429}
+    assert codes() == first  # the same seed picks the same requests
+    with client(sandbox) as http:
+        refused = http.post("/_sandbox/faults", json={"create": "500", "rate": 0})
+    assert refused.status_code == 400
 
 
 def test_faults_armed_until_cleared_stay_until_deleted(sandbox) -> None:

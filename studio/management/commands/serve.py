@@ -181,6 +181,12 @@ class Command(BaseCommand):
             help="Gunicorn's sync workers, one request per process (the old set-up; "
             "for comparisons only: one slow client blocks a whole process).",
         )
+        parser.add_argument(
+            "--worker-processes",
+            type=int,
+            default=settings.STUDIO_WORKER_PROCESSES,
+            help="How many `manage.py worker` processes to run (each with its own cluster).",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Only the web server.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -188,6 +194,8 @@ class Command(BaseCommand):
             raise CommandError("--web-workers must be at least 1.")
         if options["web_threads"] < 1:
             raise CommandError("--web-threads must be at least 1.")
+        if options["worker_processes"] < 1:
+            raise CommandError("--worker-processes must be at least 1.")
         host, port = options["host"], options["port"]
         prctl = _prctl()
         if prctl is not None:
@@ -204,9 +212,11 @@ class Command(BaseCommand):
         )
         self.children = [Child("web", web)]
         if not options["no_worker"]:
-            self.children.append(
-                Child("worker", [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"])
-            )
+            count = options["worker_processes"]
+            worker_argv = [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
+            for number in range(1, count + 1):
+                name = "worker" if count == 1 else f"worker {number}"
+                self.children.append(Child(name, worker_argv))
 
         self.stopping = False
         self.hurry = False
@@ -275,9 +285,9 @@ class Command(BaseCommand):
             "--keep-alive",
             str(settings.STUDIO_WEB_KEEPALIVE),
             "--env",
-            f"STUDIO_WEB_HEADER_TIMEOUT={settings.STUDIO_WEB_HEADER_TIMEOUT}",
+            f"WEB_HEADER_TIMEOUT={settings.STUDIO_WEB_HEADER_TIMEOUT}",
             "--env",
-            f"STUDIO_WEB_IDLE_TIMEOUT={settings.STUDIO_WEB_IDLE_TIMEOUT}",
+            f"WEB_IDLE_TIMEOUT={settings.STUDIO_WEB_IDLE_TIMEOUT}",
         ]
 
     def _supervise(self, host: str, port: int) -> int:
@@ -317,7 +327,8 @@ class Command(BaseCommand):
         return time.monotonic() - web.started_at >= HEALTHY_AFTER
 
     def _announce(self, host: str, port: int) -> None:
-        running = "web + worker" if len(self.children) > 1 else "web only"
+        workers = len(self.children) - 1
+        running = {0: "web only", 1: "web + worker"}.get(workers, f"web + {workers} workers")
         self.stdout.write(
             self.style.SUCCESS(f"Studio is running on http://{host}:{port}/")
             + f"  ({running}; Ctrl-C stops)"
