@@ -263,6 +263,10 @@ class Job(models.Model):
     upstream_id = models.CharField(max_length=200, blank=True)
     upstream_status = models.CharField(max_length=60, blank=True)
     raw_result = models.JSONField(null=True, blank=True)
+    # Storage names a store of its result is writing, noted before the first byte
+    # (studio/jobs/results.py): a worker killed mid-store leaves them listed, and
+    # the store that succeeds deletes them.
+    storing = models.JSONField(default=list, blank=True)
     progress = models.PositiveSmallIntegerField(null=True, blank=True)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     poll_attempts = models.PositiveIntegerField(default=0)

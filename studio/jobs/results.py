@@ -5,6 +5,10 @@ transition commit together, so a job never succeeds without its video. When
 the media storage fails (`studio.storage.STORAGE_ERRORS`), the error goes to
 the caller with nothing stored and the job unchanged, so the step can be tried
 again (studio/jobs/poll.py keeps the result upstream and retries the store).
+
+The file names are noted on the job (`Job.storing`) before any byte is written:
+a worker killed between writing the files and committing leaves them listed, and
+the store that succeeds deletes them, so no stray result stays in storage.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import Error as DbError
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 
 from studio.engine.errors import EngineError
 from studio.engine.media import make_poster, make_thumbnail, probe
@@ -61,6 +67,7 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
     kind = VideoKind.GIF if is_gif else VideoKind.VIDEO
     ext = "gif" if is_gif else "mp4"
     saved: list[str] = []
+    planned: list[str] = []
     with tempfile.TemporaryDirectory(prefix="studio-result-") as tmp:
         poster_path = Path(tmp) / "poster.jpg"
         thumb_path = Path(tmp) / "thumb.jpg"
@@ -84,19 +91,23 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
             media_id=media_id[:200],
             created_by_id=job.created_by_id,
         )
+        files = [
+            (video.file, f"{job.public_id}.{ext}", src),
+            (video.poster, f"{job.public_id}-poster.jpg", poster_path),
+            (video.thumbnail, f"{job.public_id}-thumb.jpg", thumb_path),
+        ]
+        planned = [field.field.generate_filename(video, name) for field, name, _ in files]
+        note_storing(job, planned)
         try:
-            with src.open("rb") as fh:
-                video.file.save(f"{job.public_id}.{ext}", File(fh), save=False)
-            saved.append(str(video.file.name))
-            with poster_path.open("rb") as fh:
-                video.poster.save(f"{job.public_id}-poster.jpg", File(fh), save=False)
-            saved.append(str(video.poster.name))
-            with thumb_path.open("rb") as fh:
-                video.thumbnail.save(f"{job.public_id}-thumb.jpg", File(fh), save=False)
-            saved.append(str(video.thumbnail.name))
+            for (field, _, path), name in zip(files, planned, strict=True):
+                save_file(field, name, path)
+                saved.append(str(field.name))
             with transaction.atomic():
                 if Video.objects.filter(job=job).exists():
                     raise AlreadyCollected
+                # Left by stores that died before committing (read under the job's lock).
+                row = Job.objects.select_for_update().filter(pk=job.pk)
+                leftovers = [n for n in row.values_list("storing", flat=True)[0] if n not in saved]
                 video.hidden_at, video.hidden_root_id = moderation.inherited_hidden(job)
                 video.save()
                 source = Status.FAILED if job.status == Status.FAILED else None
@@ -113,16 +124,64 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                     progress=100,
                     error_message="",
                     fail_reason="",
+                    storing=[],
                 ):
                     raise AlreadyCollected
                 place_result(job, video)
+                transaction.on_commit(lambda: _discard(leftovers), robust=True)
         except AlreadyCollected:
             _discard(saved)
+            forget_storing(job, planned)
             return None
         except Exception:
-            _discard(saved)
+            if not maybe_committed(video):
+                _discard(saved)
+                forget_storing(job, planned)
             raise
     return video
+
+
+def maybe_committed(video: Video) -> bool:
+    """Whether `video` may be stored after all, so its files must stay.
+
+    A database that goes away during COMMIT raises here although the commit may
+    have happened: deleting the files then would leave a video without them.
+    While the database cannot say, the files stay; they are listed on the job
+    (`Job.storing`), so the store that succeeds later deletes them if they are stray.
+    """
+    if video.pk is None:
+        return False
+    try:
+        return Video.objects.filter(pk=video.pk, file=video.file.name).exists()
+    except DbError:
+        return True
+
+
+def save_file(field: FieldFile, name: str, path: Path) -> None:
+    """Write `path` to storage as `name` (chosen and noted beforehand); point `field` at it."""
+    with path.open("rb") as fh:
+        field.name = field.storage.save(name, File(fh), max_length=field.field.max_length)
+    setattr(field.instance, field.field.attname, field.name)  # as FieldFile.save does
+
+
+def note_storing(job: Job, names: list[str]) -> None:
+    """List `names` on the job before writing them, in a commit of their own."""
+    with transaction.atomic():
+        row = Job.objects.select_for_update().filter(pk=job.pk)
+        listed = row.values_list("storing", flat=True).first() or []
+        row.update(storing=[*listed, *names])
+
+
+def forget_storing(job: Job, names: list[str]) -> None:
+    """This store kept nothing (its files are deleted): unlist its names. Best effort:
+    the database may be what failed, and a later store deletes them anyway."""
+    try:
+        with transaction.atomic():
+            row = Job.objects.select_for_update().filter(pk=job.pk)
+            listed = row.values_list("storing", flat=True).first() or []
+            row.update(storing=[n for n in listed if n not in names])
+    except Exception:
+        log.warning("could not unlist the result files of job %s", job.pk)
 
 
 def _discard(names: list[str]) -> None:

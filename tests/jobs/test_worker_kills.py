@@ -174,6 +174,28 @@ def test_killing_the_worker_at_each_step_never_double_submits_or_loses_a_job(
         assert "will not be sent again" in job.events.last().reason  # type: ignore[union-attr]
 
 
+def test_a_worker_killed_while_storing_a_result_leaves_no_stray_file(
+    cast: Cast, gateway: SandboxHandle, start_worker: Any, settings: Any
+) -> None:
+    first = start_worker(pause="during_store")
+    job = request_job(cast.project, cast.editor, "mountsea")
+    first.wait_for("test pause at during_store")
+    first.kill()
+    media = Path(settings.MEDIA_ROOT)
+    stray = [p for p in media.rglob("*") if p.is_file()]
+    assert len(stray) == 1  # the first file of the result, written before the kill
+
+    start_worker()
+    job = _wait_status(job, DONE)
+    assert job.status == Status.SUCCEEDED, list(job.events.values_list("reason", flat=True))
+    video = Video.objects.get(job=job)
+    kept = {video.file.name, video.poster.name, video.thumbnail.name}
+    on_disk = {str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()}
+    assert on_disk == kept
+    assert job.storing == []
+    assert gateway.creates == 1
+
+
 def test_killing_the_worker_mid_render_restarts_the_local_render(
     cast: Cast, gateway: SandboxHandle, start_worker: Any
 ) -> None:

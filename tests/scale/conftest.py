@@ -309,13 +309,14 @@ def audit(ids: list[int], sandbox: SandboxHandle, fleet: Fleet, media_root: Path
     twice = {pk: prompts[text] for pk, text in number_of.items() if prompts[text] > 1}
     if twice:
         problems.append(f"{len(twice)} jobs were created upstream more than once: {twice}")
-    never_sent = [
-        pk
-        for pk, job in jobs.items()
-        if job.status == Status.SUCCEEDED and not prompts[job.prompt_text]
-    ]
+    succeeded = [pk for pk, job in jobs.items() if job.status == Status.SUCCEEDED]
+    never_sent = [pk for pk in succeeded if not prompts[jobs[pk].prompt_text]]
     if never_sent:
         problems.append(f"succeeded jobs the sandbox never saw: {never_sent[:10]}")
+    # A store that died mid-way left nothing listed that the successful one did not delete.
+    still_listed = [pk for pk in succeeded if jobs[pk].storing]
+    if still_listed:
+        problems.append(f"succeeded jobs still listing result files being stored: {still_listed}")
     # One video per succeeded job, none for any other.
     videos = dict(
         Video.objects.filter(job__in=ids)

@@ -11,6 +11,7 @@ so production code carries no pause points. Steps:
 - after_create: the gateway accepted the create, its id not stored yet
 - during_poll: a batch of polls is claimed, its requests not sent yet
 - after_download: the result is downloaded, not stored yet
+- during_store: the result's first file is in storage, the video not committed yet
 - during_render: a local render has started
 
 `--claim-log` appends a line when a process starts and ends acting on a job it
@@ -56,7 +57,7 @@ def after(func: Callable[..., Any], wait: Callable[[], None]) -> Callable[..., A
 
 
 def install_pause(step: str, seconds: float) -> None:
-    from studio.jobs import poll, submit, sweep
+    from studio.jobs import poll, results, submit, sweep
     from studio.providers import registry
 
     def wait() -> None:
@@ -71,6 +72,8 @@ def install_pause(step: str, seconds: float) -> None:
         sweep.fetch_poll = before(sweep.fetch_poll, wait)  # type: ignore[attr-defined]
     elif step == "after_download":
         poll.store_result = before(poll.store_result, wait)  # type: ignore[attr-defined]
+    elif step == "during_store":
+        results.save_file = after(results.save_file, wait)  # type: ignore[attr-defined]
     elif step == "during_render":
         local = registry.provider_class("local")
         local.render = before(local.render, wait)  # type: ignore[method-assign]
