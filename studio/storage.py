@@ -95,15 +95,17 @@ class MediaStorage(S3Storage):
             self.bucket_name, self.key(name), str(dest), Config=self.transfer_config
         )
 
-    def presigned_url(self, name: str, *, content_type: str, disposition: str, seconds: int) -> str:
-        """A short-lived GET URL whose answer carries our content type and disposition."""
+    def presigned_url(
+        self, name: str, *, content_type: str, disposition: str, cache_control: str, seconds: int
+    ) -> str:
+        """A short-lived GET URL whose answer carries our type, disposition and caching."""
         return str(
             self.url(
                 name,
                 parameters={
                     "ResponseContentType": content_type,
                     "ResponseContentDisposition": disposition,
-                    "ResponseCacheControl": "private, no-store",
+                    "ResponseCacheControl": cache_control,
                 },
                 expire=seconds,
             )
@@ -151,6 +153,16 @@ def describe(exc: BaseException, *, bucket: str = "", endpoint: str | None = Non
             )
         return f"{where} answered {code or status}: {error.get('Message', '')}".rstrip(": ")
     return f"{where} did not answer: {exc}"
+
+
+def discard(storage: Storage, name: str) -> bool:
+    """Delete a file nobody needs any more; if the storage fails, log it, go on, return False."""
+    try:
+        storage.delete(name)
+    except STORAGE_ERRORS as exc:
+        log.warning("could not delete %s (%s); it is left in storage", name, describe(exc))
+        return False
+    return True
 
 
 @contextmanager
@@ -201,6 +213,24 @@ def check() -> dict[str, object]:
     if reason is None:
         return {"status": "ok", "backend": "s3", "bucket": storage.bucket_name}
     return {"status": "error", "backend": "s3", "bucket": storage.bucket_name, "reason": reason}
+
+
+def log_at_start() -> None:
+    """One line at a process's start saying where media go, and what is wrong if they cannot."""
+    if not isinstance(default_storage, MediaStorage):
+        log.info("media storage: local folder %s", getattr(default_storage, "location", "?"))
+        return
+    where = f"S3 bucket {default_storage.bucket_name!r} at {default_storage.endpoint_url or 'AWS'}"
+    problem = default_storage.problem()
+    if problem is None:
+        log.info("media storage: %s", where)
+    else:
+        log.error(
+            "media storage: %s is NOT usable: %s. Results are kept upstream and stored "
+            "once it answers; uploads are refused until then.",
+            where,
+            problem,
+        )
 
 
 def forget_checks() -> None:

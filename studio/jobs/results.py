@@ -30,7 +30,7 @@ from studio.jobs.states import transition
 from studio.models import Job, Mode, Status, Video, VideoKind
 from studio.services import moderation
 from studio.services.scenes import place_result
-from studio.storage import is_storage_error
+from studio.storage import discard
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +130,14 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                 place_result(job, video)
                 transaction.on_commit(lambda: _discard(leftovers), robust=True)
         except AlreadyCollected:
-            _discard(saved)
-            forget_storing(job, planned)
+            kept = _discard(saved)
+            forget_storing(job, [name for name in planned if name not in kept])
             return None
         except Exception:
             if not maybe_committed(video):
-                _discard(saved)
-                forget_storing(job, planned)
+                # A storage that failed may keep what it took: listed, a later store deletes it.
+                kept = _discard(saved)
+                forget_storing(job, [name for name in planned if name not in kept])
             raise
     return video
 
@@ -184,12 +185,9 @@ def forget_storing(job: Job, names: list[str]) -> None:
         log.warning("could not unlist the result files of job %s", job.pk)
 
 
-def _discard(names: list[str]) -> None:
-    """Remove files of a store that did not complete; best effort (the storage may be down)."""
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception as exc:
-            if not is_storage_error(exc):
-                raise
-            log.warning("could not delete %s left by an unfinished store: %s", name, exc)
+def _discard(names: list[str]) -> list[str]:
+    """Remove files of a store that did not complete; best effort (the storage may be down).
+
+    Returns the names still in storage, which stay listed on the job for a later store.
+    """
+    return [name for name in names if not discard(default_storage, name)]

@@ -21,6 +21,7 @@ from studio.jobs import create as jobs
 from studio.models import InputRole, Job, Mode, ReferenceImage, Status, Video, VideoKind
 from studio.providers import registry
 from studio.services import masks as mask_service
+from studio.storage import discard
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -147,7 +148,7 @@ def submit_edit(
     except Exception:
         # The row went with the transaction; its file did not.
         if stored is not None and stored.file.name:
-            stored.file.storage.delete(stored.file.name)
+            discard(stored.file.storage, stored.file.name)
         raise
 
 

@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 
 from studio.models import ReferenceImage, Team, Video
 from studio.services import moderation
-from studio.storage import UNAVAILABLE, is_storage_error, local_copy
+from studio.storage import STORAGE_ERRORS, UNAVAILABLE, discard, is_storage_error, local_copy
 from studio.validators import check_image_header
 
 if TYPE_CHECKING:
@@ -130,17 +130,15 @@ def _store_encoded(
     )
     try:
         image.file.save(f"{digest[:16]}.{ext}", ContentFile(data), save=False)
-    except Exception as exc:
-        if is_storage_error(exc):
-            # Nothing reached the bucket or the database: the upload can simply be tried again.
-            raise ValidationError(UNAVAILABLE, code="storage") from exc
-        raise
+    except STORAGE_ERRORS as exc:
+        # Nothing reached the bucket or the database: the upload can simply be tried again.
+        raise ValidationError(UNAVAILABLE, code="storage") from exc
     try:
         with transaction.atomic():
             image.save()
     except IntegrityError:
         # The same picture was stored by a concurrent upload a moment ago.
-        image.file.delete(save=False)
+        discard(image.file.storage, str(image.file.name))
         return StoreResult(ReferenceImage.objects.get(team=team, sha256=digest), created=False)
     return StoreResult(image, created=True)
 
@@ -201,8 +199,8 @@ def delete_reference(image: ReferenceImage) -> None:
         thumb = thumbnail_name(name)
 
         def remove_files() -> None:
-            storage.delete(name)
-            storage.delete(thumb)
+            discard(storage, name)
+            discard(storage, thumb)
 
         transaction.on_commit(remove_files)
 

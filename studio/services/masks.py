@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from studio.models import Job, Mask, Mode, Status, Video, VideoKind
 from studio.providers import registry
 from studio.providers.base import RemovalSource
-from studio.storage import STORAGE_ERRORS, UNAVAILABLE, UNREADABLE, is_storage_error
+from studio.storage import STORAGE_ERRORS, UNAVAILABLE, UNREADABLE, discard
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -309,10 +309,8 @@ def store(video: Video, mask: NormalizedMask, *, user: User | None, frame_second
     )
     try:
         stored.file.save("mask.jpg", ContentFile(encode_jpeg(mask.pixels)), save=False)
-    except Exception as exc:
-        if is_storage_error(exc):
-            raise MaskError(UNAVAILABLE) from exc
-        raise
+    except STORAGE_ERRORS as exc:
+        raise MaskError(UNAVAILABLE) from exc
     stored.save()
     return stored
 
@@ -403,4 +401,4 @@ class _AlreadySubmitted(Exception):
 
 def _delete_file(mask: Mask | None) -> None:
     if mask is not None and mask.file.name:
-        mask.file.storage.delete(mask.file.name)
+        discard(mask.file.storage, mask.file.name)

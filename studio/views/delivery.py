@@ -34,7 +34,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 
-from studio.storage import MediaStorage, describe, is_storage_error
+from studio.storage import STORAGE_ERRORS, MediaStorage, describe
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +129,13 @@ def _disposition(stored: StoredFile) -> str:
     return "inline"
 
 
-def _redirect(storage: MediaStorage, stored: StoredFile) -> HttpResponseBase:
-    """302 to a presigned URL that answers with our type and disposition."""
+def _redirect(storage: MediaStorage, stored: StoredFile, max_age: int) -> HttpResponseBase:
+    """302 to a presigned URL that answers with our type, disposition and caching."""
     url = storage.presigned_url(
         stored.name,
         content_type=stored.content_type,
         disposition=_disposition(stored),
+        cache_control=f"private, max-age={max_age}",
         seconds=settings.STUDIO_S3_URL_SECONDS,
     )
     response = HttpResponseRedirect(url)
@@ -154,22 +155,27 @@ def _unavailable(exc: Exception) -> HttpResponse:
 
 
 def serve(
-    request: HttpRequest, stored: StoredFile, *, max_age: int | None = None
+    request: HttpRequest,
+    stored: StoredFile,
+    *,
+    max_age: int | None = None,
+    same_origin: bool = False,
 ) -> HttpResponseBase:
-    storage = stored.storage
-    if isinstance(storage, MediaStorage) and settings.STUDIO_S3_DELIVERY == "redirect":
-        return _redirect(storage, stored)
-    try:
-        return _serve(request, stored, max_age)
-    except Exception as exc:
-        if is_storage_error(exc):
-            return _unavailable(exc)
-        raise
-
-
-def _serve(request: HttpRequest, stored: StoredFile, max_age: int | None) -> HttpResponseBase:
+    """Answer with the file; `same_origin` streams it even in redirect mode (a page script
+    reads its pixels, which a cross-origin image would forbid)."""
     if max_age is None:
         max_age = settings.STUDIO_MEDIA_MAX_AGE
+    storage = stored.storage
+    redirect = settings.STUDIO_S3_DELIVERY == "redirect" and not same_origin
+    if isinstance(storage, MediaStorage) and redirect:
+        return _redirect(storage, stored, max_age)
+    try:
+        return _serve(request, stored, max_age)
+    except STORAGE_ERRORS as exc:
+        return _unavailable(exc)
+
+
+def _serve(request: HttpRequest, stored: StoredFile, max_age: int) -> HttpResponseBase:
     validators = {
         "ETag": quote_etag(stored.etag),
         "Last-Modified": http_date(stored.last_modified.timestamp()),

@@ -97,4 +97,5 @@ def reference_thumbnail(request: AuthedRequest, image_id: UUID) -> HttpResponseB
 @require_safe
 def mask_file(request: AuthedRequest, mask_id: UUID) -> HttpResponseBase:
     mask = get_mask_for_viewing(request, mask_id)
-    return serve(request, _stored(mask.file, None, mask.created_at))
+    # The painter reads an earlier mask's pixels from a canvas: it must come from our origin.
+    return serve(request, _stored(mask.file, None, mask.created_at), same_origin=True)

@@ -156,6 +156,14 @@ CASES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
         "not a Studio project archive",
     ),
     "a zip bomb": (_bomb, "zip bomb"),
+    "a JSON bomb": (
+        lambda p, d: rewrite(p, d, members={"manifest.json": b"[" * 100_000 + b"]" * 100_000}),
+        "not valid JSON",
+    ),
+    "an infinite duration": (
+        lambda p, d: rewrite(p, d, _set("videos", "duration_seconds", float("inf"))),
+        "videos[0].duration_seconds",
+    ),
     "a wrong type": (
         lambda p, d: rewrite(p, d, _set("videos", "width", "wide")),
         "videos[0].width",

@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from studio.models import AuditEvent, Project
+from studio.services.archives import import_project
 from tests import factories
-from tests.archives.conftest import Rich, row_counts
+from tests.archives.conftest import Rich, export_to, rewrite, row_counts
 
 
 def _download(client: Any, project: Project) -> bytes:
@@ -84,3 +85,23 @@ def test_editors_cannot_import_and_are_not_offered_the_form(cast: Any) -> None:
     assert url not in client.get(reverse("project_list")).content.decode()
     upload = SimpleUploadedFile("x.zip", b"PK", "application/zip")
     assert client.post(url, {"archive": upload}).status_code == 403
+
+
+def test_work_of_a_provider_this_studio_does_not_know_imports_and_shows(
+    cast: Any, rich: Rich, tmp_path: Any
+) -> None:
+    def future(manifest: dict[str, Any]) -> None:
+        for job in manifest["jobs"]:
+            job.update(provider="future-gateway", model="veo9")
+
+    export_to(rich.project, tmp_path / "a.zip")
+    archive = rewrite(tmp_path / "a.zip", tmp_path / "b.zip", future)
+    other = factories.make_team(cast.outsider, "Elsewhere")
+    project = import_project(archive, other, cast.outsider).project
+    client = factories.member_client(other, cast.outsider)
+
+    assert client.get(reverse("project_detail", args=[project.public_id])).status_code == 200
+    for job in project.jobs.all():
+        assert client.get(reverse("job_detail", args=[job.public_id])).status_code == 200
+    for video in project.videos.all():
+        assert client.get(reverse("video_detail", args=[video.public_id])).status_code == 200

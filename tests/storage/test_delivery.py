@@ -13,11 +13,11 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 
-from studio.services import sharing
+from studio.services import masks, sharing
 from studio.services.signing import signed_reference_url
 from studio.storage import MediaStorage
 from tests.conftest import Cast
-from tests.factories import make_output, make_reference, member_client
+from tests.factories import make_output, make_reference, mask_jpeg, member_client
 from tests.s3_fixture import S3Bucket
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,8 @@ def test_redirect_sends_a_member_to_a_short_lived_uncached_presigned_url(
     assert followed.content == BODY
     assert followed.headers["content-type"] == "video/mp4"
     assert followed.headers["content-disposition"] == "inline"
+    # The bytes may be kept as briefly as any media response; the redirect not at all.
+    assert followed.headers["cache-control"] == "private, max-age=300"
 
 
 def test_redirect_seeking_is_answered_by_the_bucket_with_exactly_those_bytes(
@@ -209,3 +211,16 @@ def test_a_bucket_that_stops_answering_gives_503_when_streaming(
     response = member_client(cast.team, cast.viewer).get(f"/files/videos/{video.public_id}/file")
     assert response.status_code == 503
     assert response["Retry-After"] == "10"
+
+
+def test_a_mask_is_streamed_even_in_redirect_mode_so_the_painter_can_read_its_pixels(
+    cast: Cast, s3: S3Bucket
+) -> None:
+    source = make_output(cast.project, cast.editor)
+    geometry = masks.Geometry(source.width, source.height, 1.0, 24.0)
+    painted = masks.normalize(mask_jpeg(source.width, source.height), geometry)
+    mask = masks.store(source, painted, user=cast.editor, frame_seconds=0.0)
+    assert mask.file.name in s3.objects()
+    response = member_client(cast.team, cast.viewer).get(f"/files/masks/{mask.public_id}")
+    assert response.status_code == 200
+    assert _body(response) == s3.read(mask.file.name)

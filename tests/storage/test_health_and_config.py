@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def test_a_missing_bucket_makes_healthz_503_with_the_reason(client: Client, s3: 
     assert body["storage"]["reason"] == (f"the bucket {s3.name!r} does not exist at {s3.endpoint}")
 
 
+@pytest.mark.slow
 def test_refused_credentials_make_healthz_503_and_uploads_save_nothing(
     cast: Cast, s3: S3Bucket, refusing_server: MotoServer
 ) -> None:
@@ -181,3 +183,16 @@ def test_good_s3_settings_put_media_on_s3_and_static_files_stay_local() -> None:
         "django.contrib.staticfiles.storage.StaticFilesStorage",
         "http://127.0.0.1:9000",
     ]
+
+
+def test_the_worker_says_at_start_where_media_go_and_what_is_wrong(
+    s3: S3Bucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="studio.storage"):
+        storage.log_at_start()
+        s3.client.delete_bucket(Bucket=s3.name)
+        storage.log_at_start()
+    first, second = (record.getMessage() for record in caplog.records)
+    assert first == f"media storage: S3 bucket {s3.name!r} at {s3.endpoint}"
+    assert second.startswith(f"media storage: S3 bucket {s3.name!r} at {s3.endpoint} is NOT usable")
+    assert "does not exist" in second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,8 +12,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from sandbox.runner import SandboxHandle
-from studio.models import Job, JobEvent, ReferenceImage, Status, Video
+from studio.models import Job, JobEvent, Mask, Mode, ReferenceImage, Status, Video
 from studio.storage import MediaStorage
+from tests import factories
 from tests.conftest import Cast
 from tests.factories import drive, image_bytes, member_client, request_job, upload
 from tests.s3_fixture import S3Bucket
@@ -106,7 +108,9 @@ def test_a_bucket_lost_mid_store_keeps_the_job_and_stores_it_later_without_a_sec
     job = drive(job)
     assert job.status == Status.SUCCEEDED, list(job.events.values_list("reason", flat=True))
     video = Video.objects.get(job=job)
-    assert {video.file.name, video.poster.name, video.thumbnail.name} <= set(s3.objects())
+    # Exactly its three files: what the interrupted store left was deleted once stored.
+    assert set(s3.objects()) == {video.file.name, video.poster.name, video.thumbnail.name}
+    assert job.storing == []
     assert job.submit_attempts == 1
     assert sandbox.creates == 1
     assert sandbox.downloads >= 3
@@ -179,3 +183,24 @@ def test_an_upload_to_a_deleted_bucket_saves_nothing_and_says_so(cast: Cast, s3:
     response = client.post("/library/", {"images": [upload("a.png", image_bytes("PNG"))]})
     assert "Storage is unavailable; nothing was saved. Try again." in response.content.decode()
     assert not ReferenceImage.objects.exists()
+
+
+def test_a_mask_sent_while_the_bucket_is_down_keeps_nothing_and_says_so(
+    cast: Cast, s3: S3Bucket
+) -> None:
+    source = factories.make_output(cast.project, cast.owner, **factories.PAINTER_CLIP)
+    painted = factories.mask_jpeg(source.width, source.height)
+    s3.stop_answering()
+    response = cast.client_for(cast.editor).post(
+        f"/videos/{source.public_id}/remove/",
+        {
+            "mask_data": "data:image/jpeg;base64," + base64.b64encode(painted).decode(),
+            "frame_seconds": "0",
+            "provider": "local",
+        },
+    )
+    assert response.status_code == 409
+    assert "Storage is unavailable; try again shortly." in response.content.decode()
+    assert not Mask.objects.exists() and not Job.objects.filter(mode=Mode.REMOVAL).exists()
+    s3.answer_again()
+    assert set(s3.objects()) == {source.file.name, source.poster.name, source.thumbnail.name}

@@ -61,9 +61,10 @@ class Command(BaseCommand):
             result = import_project(options["archive"], team, user)
         except (ArchiveError, FileNotFoundError, IsADirectoryError) as exc:
             raise CommandError(f"Nothing was imported: {exc}") from None
+        closed = result.jobs_closed
         self.stdout.write(
             f"Imported “{result.project.name}” into {team.name} as project "
             f"{result.project.public_id}: {result.files_written} files written, "
-            f"{result.jobs_closed} unfinished jobs marked failed, "
+            f"{closed} unfinished job{'s' if closed != 1 else ''} marked failed, "
             f"{result.images_reused} images already in the library."
         )

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from django_q.cluster import Cluster
 
+from studio import storage
 from studio.jobs import scheduler
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         stop = threading.Event()
+        storage.log_at_start()
         # The cluster's processes are forked from this one: no open connection
         # or thread may be shared with them, so start it before the scheduler.
         connections.close_all()

@@ -46,6 +46,7 @@ from studio.services.archives.manifest import (
     ArchiveError,
     studio_version,
 )
+from studio.storage import describe, is_storage_error
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -83,21 +84,29 @@ class _Writer:
         if not field:
             return None
         path = f"{FILES_DIR}/{name}"
+        digest, size = hashlib.sha256(), 0
+        info = zipfile.ZipInfo(path, date_time=timezone.now().timetuple()[:6])
+        info.compress_type = zipfile.ZIP_STORED
         try:
-            handle = field.storage.open(field.name or "", "rb")
-        except (OSError, FileNotFoundError) as exc:
+            with (
+                field.storage.open(field.name or "", "rb") as handle,
+                self.zf.open(info, "w", force_zip64=True) as out,
+            ):
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+        except FileNotFoundError as exc:
             raise ArchiveError(
                 f"The file {field.name} is missing from storage, so the project cannot be "
                 "exported whole."
             ) from exc
-        digest, size = hashlib.sha256(), 0
-        info = zipfile.ZipInfo(path, date_time=timezone.now().timetuple()[:6])
-        info.compress_type = zipfile.ZIP_STORED
-        with handle, self.zf.open(info, "w", force_zip64=True) as out:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
+        except Exception as exc:
+            if is_storage_error(exc):
+                raise ArchiveError(
+                    f"Media storage failed during the export: {describe(exc)}."
+                ) from exc
+            raise
         self.files.append({"path": path, "size": size, "sha256": digest.hexdigest()})
         return path
 

@@ -40,8 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage
 from django.db import DatabaseError, transaction
-from django.db.models import Model
-from django.db.models.fields.files import FieldFile
+from django.db.models import FileField, Model
 from django.utils import timezone
 
 from studio.models import (
@@ -61,7 +60,14 @@ from studio.models import (
     Video,
 )
 from studio.services import audit, moderation
-from studio.services.archives.manifest import MANIFEST_NAME, SPECS, ArchiveError, check
+from studio.services.archives.manifest import (
+    MANIFEST_NAME,
+    SPECS,
+    ArchiveError,
+    check,
+    safe_member_name,
+)
+from studio.storage import describe, is_storage_error
 from studio.validators import check_image_header
 
 if TYPE_CHECKING:
@@ -122,8 +128,6 @@ def import_project(source: str | Path | IO[bytes], team: Team, user: User) -> Im
 
 
 def _check_members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    from studio.services.archives.manifest import safe_member_name
-
     infos: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for info in zf.infolist():
@@ -165,7 +169,7 @@ def _read_manifest(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> di
         manifest = json.loads(raw.decode("utf-8"))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise ArchiveError(DAMAGED.format(name=MANIFEST_NAME, error=exc)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ArchiveError("The manifest is not valid JSON.") from None
     check(manifest)
     jobs_named = [v["job"] for v in manifest["videos"] if v["job"]]
@@ -259,12 +263,11 @@ def _when(value: str | None) -> datetime | None:
 def _fields(record: dict[str, Any], section: str, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """A record's own values as model keyword arguments (references and files left out)."""
     out: dict[str, Any] = {}
-    for name, check_ in SPECS[section].items():
+    for name in SPECS[section]:
         if name in skip or name in ("public_id", "created_by", "created_at", "updated_at"):
             continue
         value = record[name]
         out[name] = _when(value) if name.endswith("_at") and value is not None else value
-        del check_
     return out
 
 
@@ -272,6 +275,7 @@ class _Writer:
     def __init__(self, zf: zipfile.ZipFile, team: Team, importer: User) -> None:
         self.zf = zf
         self.written: list[tuple[Storage, str]] = []
+        self.stored: dict[str, str] = {}  # archive path -> storage name
         self.result: ImportResult
         self.ids: dict[str, Model] = {}
         self.stamps: list[tuple[Model, dict[str, datetime | None]]] = []
@@ -283,18 +287,19 @@ class _Writer:
         # Nobody (a creator deleted before the export) stays nobody.
         return None if name is None else self.users.get(name, self.importer)
 
-    def file(self, field: FieldFile, path: str | None) -> None:
-        if not path:
-            return
+    def store(self, owner: Model, field_name: str, path: str) -> None:
+        """Copy one archive member into storage under the name the field would give it."""
+        field = owner._meta.get_field(field_name)
+        assert isinstance(field, FileField)
         info = self.zf.getinfo(path)
-        handle = self.zf.open(info)
-        content = File(handle, name=path.rsplit("/", 1)[-1])
-        # Django would otherwise guess the size from a path named like the member.
-        content.size = info.file_size
-        with handle:
-            field.save(content.name or "file", content, save=False)
-        self.written.append((field.storage, field.name or ""))
-        self.result.files_written += 1
+        with self.zf.open(info) as handle:
+            content = File(handle, name=path.rsplit("/", 1)[-1])
+            # Django would otherwise guess the size from a path named like the member.
+            content.size = info.file_size
+            name = field.generate_filename(owner, content.name or "file")
+            stored = field.storage.save(name, content, max_length=field.max_length)
+        self.written.append((field.storage, stored))
+        self.stored[path] = stored
 
     def keep(self, old: str, obj: Model, record: dict[str, Any]) -> None:
         self.ids[old] = obj
@@ -314,26 +319,45 @@ class _Writer:
         for storage, name in self.written:
             try:
                 storage.delete(name)
-            except Exception:  # noqa: BLE001 - clean up what we can, report the first error
+            except Exception:  # noqa: BLE001 - remove what can be removed; the import's error matters
                 continue
 
 
 def _write(zf: zipfile.ZipFile, manifest: dict[str, Any], team: Team, user: User) -> ImportResult:
     w = _Writer(zf, team, user)
     try:
+        # Files first, outside the transaction: copying gigabytes must not hold the
+        # database's write lock (on SQLite that would stall the worker).
+        _store_files(w, manifest, team)
         with transaction.atomic():
             _write_rows(w, manifest, team)
     except ArchiveError:
         w.delete_files()
         raise
-    except (DatabaseError, ValueError, OSError) as exc:
+    except (DatabaseError, ValueError, LookupError, OSError) as exc:
         w.delete_files()
         raise ArchiveError(f"The project could not be written, nothing was kept: {exc}") from exc
-    except BaseException:
+    except BaseException as exc:
         w.delete_files()
+        if is_storage_error(exc):
+            raise ArchiveError(f"Media storage failed, nothing was kept: {describe(exc)}.") from exc
         raise
     w.result.project.refresh_from_db()
+    w.result.files_written = len(w.written)
     return w.result
+
+
+def _store_files(w: _Writer, manifest: dict[str, Any], team: Team) -> None:
+    # Only the team is read by the upload_to functions: unsaved owners are enough.
+    for r in manifest["reference_images"]:
+        if not ReferenceImage.objects.filter(team=team, sha256=r["sha256"]).exists():
+            w.store(ReferenceImage(team=team), "file", r["file"])
+    for r in manifest["videos"]:
+        for name in ("file", "poster", "thumbnail"):
+            if r[name]:
+                w.store(Video(team=team), name, r[name])
+    for r in manifest["masks"]:
+        w.store(Mask(team=team), "file", r["file"])
 
 
 def _write_rows(w: _Writer, manifest: dict[str, Any], team: Team) -> None:
@@ -365,7 +389,7 @@ def _write_rows(w: _Writer, manifest: dict[str, Any], team: Team) -> None:
             created_by=w.user(r["created_by"]),
             **_fields(r, "reference_images", skip=("file", "source_video")),
         )
-        w.file(image.file, r["file"])
+        image.file = w.stored[r["file"]]
         image.save()
         w.keep(r["public_id"], image, r)
         new_images.append((image, r))
@@ -377,7 +401,7 @@ def _write_rows(w: _Writer, manifest: dict[str, Any], team: Team) -> None:
             **_fields(r, "videos", skip=("job", "parent", "file", "poster", "thumbnail")),
         )
         for name in ("file", "poster", "thumbnail"):
-            w.file(getattr(video, name), r[name])
+            setattr(video, name, w.stored[r[name]] if r[name] else "")
         video.save()
         w.keep(r["public_id"], video, r)
     for r in manifest["masks"]:
@@ -387,7 +411,7 @@ def _write_rows(w: _Writer, manifest: dict[str, Any], team: Team) -> None:
             created_by=w.user(r["created_by"]),
             **_fields(r, "masks", skip=("video", "file")),
         )
-        w.file(mask.file, r["file"])
+        mask.file = w.stored[r["file"]]
         mask.save()
         w.keep(r["public_id"], mask, r)
     _write_jobs(w, manifest, team, project)

@@ -13,6 +13,7 @@ refused before it writes anything.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import uuid
@@ -62,7 +63,7 @@ def _int(v: Any) -> bool:
 
 
 def _float(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and v == v  # not NaN
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _bool(v: Any) -> bool:
