@@ -34,4 +34,4 @@ USER studio
 VOLUME ["/data"]
 EXPOSE 8000
 
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-2} --timeout 120 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-2} --worker-class config.gunicorn_worker.StudioThreadWorker --threads ${WEB_THREADS:-8} --keep-alive ${WEB_KEEPALIVE:-5} --timeout 120 --access-logfile -"]

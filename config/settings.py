@@ -463,6 +463,15 @@ else:
 STUDIO_SERVE_HOST = env_str("HOST", "127.0.0.1")
 STUDIO_SERVE_PORT = env_int("PORT", 8000, minimum=1)
 STUDIO_WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1)
+# Each web process serves WEB_THREADS requests at once (config/gunicorn_worker.py):
+# a slow upload or download holds one thread, not the process.
+STUDIO_WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
+# Seconds an idle kept-alive connection stays open; the whole request head must
+# arrive within WEB_HEADER_TIMEOUT; each read or write of a request in progress
+# must move within WEB_IDLE_TIMEOUT. A client slower than that is disconnected.
+STUDIO_WEB_KEEPALIVE = env_int("WEB_KEEPALIVE", 5, minimum=1)
+STUDIO_WEB_HEADER_TIMEOUT = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
+STUDIO_WEB_IDLE_TIMEOUT = env_int("WEB_IDLE_TIMEOUT", 30, minimum=1)
 # `manage.py worker` processes serve starts; each runs the scheduler and its own
 # django-q2 cluster of STUDIO_WORKERS. Claims are per job row, so any number is safe.
 STUDIO_WORKER_PROCESSES = env_int("STUDIO_WORKER_PROCESSES", 1, minimum=1)

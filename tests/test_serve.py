@@ -72,7 +72,7 @@ def test_gunicorn_gets_the_web_worker_count_and_a_control_socket_in_the_data_dir
     settings.DATA_DIR = tmp_path
     stale = tmp_path / "gunicorn-8123.ctl"
     stale.write_text("left by a killed serve")
-    argv = Command().gunicorn_argv("127.0.0.1", 8123, 5)
+    argv = Command().gunicorn_argv("127.0.0.1", 8123, 5, 3)
     assert argv[argv.index("--workers") + 1] == "5"
     assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
     assert argv[argv.index("--control-socket") + 1] == str(stale)
@@ -83,7 +83,7 @@ def test_a_data_dir_too_deep_for_a_unix_socket_means_no_control_socket(
     settings: Any, tmp_path: Path
 ) -> None:
     settings.DATA_DIR = tmp_path / ("d" * 120)
-    argv = Command(stderr=io.StringIO()).gunicorn_argv("127.0.0.1", 8123, 2)
+    argv = Command(stderr=io.StringIO()).gunicorn_argv("127.0.0.1", 8123, 2, 3)
     assert "--no-control-socket" in argv
     assert "--control-socket" not in argv
 
@@ -131,6 +131,7 @@ class Serve:
     def __init__(self, data_dir: Path, port: int, args: list[str], env: dict[str, str]) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.env = env
         self.log = data_dir / "serve.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(

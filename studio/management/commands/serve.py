@@ -174,6 +174,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.STUDIO_SERVE_HOST)
         parser.add_argument("--port", type=int, default=settings.STUDIO_SERVE_PORT)
         parser.add_argument("--web-workers", type=int, default=settings.STUDIO_WEB_WORKERS)
+        parser.add_argument("--web-threads", type=int, default=settings.STUDIO_WEB_THREADS)
+        parser.add_argument(
+            "--sync-workers",
+            action="store_true",
+            help="Gunicorn's sync workers, one request per process (the old set-up; "
+            "for comparisons only: one slow client blocks a whole process).",
+        )
         parser.add_argument(
             "--worker-processes",
             type=int,
@@ -185,6 +192,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["web_workers"] < 1:
             raise CommandError("--web-workers must be at least 1.")
+        if options["web_threads"] < 1:
+            raise CommandError("--web-threads must be at least 1.")
         if options["worker_processes"] < 1:
             raise CommandError("--worker-processes must be at least 1.")
         host, port = options["host"], options["port"]
@@ -194,7 +203,14 @@ class Command(BaseCommand):
         self.preexec = _die_with(os.getpid(), prctl)
         # Both children get serve's environment, so the same SECRET_KEY and
         # settings: a worker with another key could not read signed data.
-        self.children = [Child("web", self.gunicorn_argv(host, port, options["web_workers"]))]
+        web = self.gunicorn_argv(
+            host,
+            port,
+            options["web_workers"],
+            options["web_threads"],
+            sync=options["sync_workers"],
+        )
+        self.children = [Child("web", web)]
         if not options["no_worker"]:
             count = options["worker_processes"]
             worker_argv = [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
@@ -223,7 +239,9 @@ class Command(BaseCommand):
         if exit_code:
             sys.exit(exit_code)
 
-    def gunicorn_argv(self, host: str, port: int, web_workers: int) -> list[str]:
+    def gunicorn_argv(
+        self, host: str, port: int, web_workers: int, web_threads: int, *, sync: bool = False
+    ) -> list[str]:
         log_target = settings.STUDIO_ACCESS_LOG
         access_log = [] if log_target == "off" else ["--access-logfile", log_target]
         control = Path(settings.DATA_DIR) / f"gunicorn-{port}.ctl"
@@ -247,12 +265,29 @@ class Command(BaseCommand):
             f"{host}:{port}",
             "--workers",
             str(web_workers),
+            *(["--worker-class", "sync"] if sync else self.threaded_args(web_threads)),
             "--timeout",
             "120",
             "--graceful-timeout",
             "10",
             *control_socket,
             *access_log,
+        ]
+
+    @staticmethod
+    def threaded_args(web_threads: int) -> list[str]:
+        """Threads per process, and the deadlines that keep slow clients off them."""
+        return [
+            "--worker-class",
+            "config.gunicorn_worker.StudioThreadWorker",
+            "--threads",
+            str(web_threads),
+            "--keep-alive",
+            str(settings.STUDIO_WEB_KEEPALIVE),
+            "--env",
+            f"WEB_HEADER_TIMEOUT={settings.STUDIO_WEB_HEADER_TIMEOUT}",
+            "--env",
+            f"WEB_IDLE_TIMEOUT={settings.STUDIO_WEB_IDLE_TIMEOUT}",
         ]
 
     def _supervise(self, host: str, port: int) -> int:
