@@ -193,7 +193,7 @@ def _uploader(port: int, seeded: dict[str, Any], png: str, stop: Any, done: Any)
             time.sleep(0.2)
 
 
-def _slow_downloader(port: int, seeded: dict[str, Any], rate: int, stop: Any) -> None:
+def _slow_downloader(port: int, seeded: dict[str, Any], rate: int, stop: Any, started: Any) -> None:
     while not stop.is_set():
         sock = socket.socket()
         # A small receive window, as a slow client's is: the server's send blocks.
@@ -204,6 +204,9 @@ def _slow_downloader(port: int, seeded: dict[str, Any], rate: int, stop: Any) ->
                 f"GET {seeded['media']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Cookie: {seeded['cookie']}\r\n\r\n".encode()
             )
+            if sock.recv(rate // 10).startswith(b"HTTP/1.1 200"):
+                with started.get_lock():
+                    started.value += 1
             while not stop.is_set():
                 if not sock.recv(rate // 10):
                     break
@@ -256,7 +259,7 @@ def _timed_get(port: int, path: str, headers: dict[str, str], timeout: float) ->
 def sample(
     port: int, seeded: dict[str, Any], seconds: float, count: int, timeout: float
 ) -> dict[str, list[float]]:
-    """`count` requests to each URL, taking turns, or as many as fit in `seconds`."""
+    """Requests to each URL, taking turns, for `seconds` (at most `count` each)."""
     targets = {
         "healthz": ("/healthz", {}),
         "signed_in_page": ("/library/", {"Cookie": seeded["cookie"]}),
@@ -309,14 +312,16 @@ def run_setup(
         idle = sample(port, seeded, args.seconds, args.requests, args.request_timeout)
         ctx = multiprocessing.get_context("fork")
         stop = ctx.Event()
-        uploads, drops = ctx.Value("i", 0), ctx.Value("i", 0)
+        uploads, drops, downloads = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Value("i", 0)
         attackers = [
             *(
                 ctx.Process(target=_uploader, args=(port, seeded, png, stop, uploads))
                 for _ in range(UPLOADS)
             ),
             *(
-                ctx.Process(target=_slow_downloader, args=(port, seeded, args.rate, stop))
+                ctx.Process(
+                    target=_slow_downloader, args=(port, seeded, args.rate, stop, downloads)
+                )
                 for _ in range(SLOW_DOWNLOADS)
             ),
             *(ctx.Process(target=_half_open, args=(port, stop, drops)) for _ in range(HALF_OPEN)),
@@ -342,6 +347,7 @@ def run_setup(
             "busy_seconds": busy_seconds,
             "uploads_done": uploads.value,
             "half_open_dropped": drops.value,
+            "downloads_started": downloads.value,
         }
     finally:
         server.send_signal(signal.SIGTERM)
@@ -375,8 +381,8 @@ def report(results: dict[str, Any]) -> str:
             )
         lines.append(
             f"  {'':<34} uploads finished in {row['busy_seconds']:.0f} s: "
-            f"{row['uploads_done']}; half-open connections dropped by the server: "
-            f"{row['half_open_dropped']}"
+            f"{row['uploads_done']}; slow downloads answered 200: {row['downloads_started']}; "
+            f"half-open connections dropped: {row['half_open_dropped']}"
         )
     lines += [
         "",
@@ -421,8 +427,8 @@ def write_docs(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30, help="per phase, at most")
-    parser.add_argument("--requests", type=int, default=200, help="per URL and phase, at most")
+    parser.add_argument("--seconds", type=float, default=20, help="per phase")
+    parser.add_argument("--requests", type=int, default=100_000, help="per URL and phase, at most")
     parser.add_argument("--request-timeout", type=float, default=10)
     parser.add_argument("--rate", type=int, default=4000, help="slow download, bytes/s")
     parser.add_argument("--new-only", action="store_true", help="skip the sync-worker row")

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_load import (  # noqa: E402
     Stack,
+    _cpu_ticks,
     _free_port,
     _process_table,
     _wait_port,
@@ -313,6 +314,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sandbox_pid = stack.procs["sandbox"].pid
         sandbox0 = _tree_cpu(sandbox_pid, table)
         pg0 = _postgres_cpu()
+        ticks0 = _cpu_ticks()
         w0, wall0 = time.time(), time.monotonic()
         load = [os.getloadavg()[0]]
         while time.monotonic() - wall0 < args.seconds:
@@ -322,6 +324,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu = sum(_tree_cpu(pid, table) for pid in roots) - cpu0
         sandbox_cpu = _tree_cpu(sandbox_pid, table) - sandbox0
         pg = _postgres_cpu() - pg0
+        ticks1 = _cpu_ticks()
         w1, wall = time.time(), time.monotonic() - wall0
         stop_workers(list(outs))
         lateness = []
@@ -357,6 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pg_cpu_per_poll_ms=1000 * pg / max(1, polls),
             sandbox_cpu_per_poll_ms=1000 * sandbox_cpu / max(1, polls),
             sandbox_cores=sandbox_cpu / wall,
+            machine_busy=(ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1]),
             baseline=baseline,
             creates=int(stats["creates_total"]),
             load=load,
@@ -378,6 +382,9 @@ def _count() -> Any:
 
 def report(args: argparse.Namespace, r: dict[str, Any]) -> tuple[str, bool]:
     b = r["baseline"]
+    total_ms = r["cpu_per_poll_ms"] + r["sandbox_cpu_per_poll_ms"] + r["pg_cpu_per_poll_ms"]
+    cores = os.cpu_count() or 1
+    capacity = cores * 1000 / total_ms
     ok = r["within_2s"] >= 1.0 and r["creates"] == r["jobs"]
     lines = [
         "| measure | figure | target |",
@@ -410,7 +417,12 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> tuple[str, bool]:
         f"{r['pg_cpu_per_poll_ms']:.2f} ms | |",
         f"| sandbox gateway CPU per poll (one Python process) | "
         f"{r['sandbox_cpu_per_poll_ms']:.2f} ms ({r['sandbox_cores']:.2f} cores) | |",
-        f"| load average (1 min) during the run | {min(r['load']):.1f}-{max(r['load']):.1f} | |",
+        f"| CPU per poll, all of it (workers + sandbox + PostgreSQL) | {total_ms:.2f} ms | |",
+        f"| what {cores} idle cores could carry at that cost | {capacity:.0f} polls/s, "
+        f"{capacity * INTERVAL * 0.925:.0f} jobs in flight at 5 s | |",
+        f"| machine busy during the run / load average (1 min) | "
+        f"{100 * r['machine_busy']:.0f} % of {cores} cores / "
+        f"{min(r['load']):.1f}-{max(r['load']):.1f} | |",
     ]
     return "\n".join(lines), ok
 

@@ -50,13 +50,14 @@ THUMB_SIZE = 480
 
 
 # An upload's image work (decode, normalize, encode: seconds of CPU for a large
-# picture) runs on a small pool of threads per process at a lower CPU priority,
-# so pages keep the CPU while uploads are checked. Pillow does this work with
+# picture) runs on a small pool of threads per process at the lowest CPU
+# priority, so pages keep the CPU while uploads are checked (uploads slow down
+# when the machine is busy, on purpose). Pillow does this work with
 # the GIL released, so the pool's threads rarely hold it. At most
 # IMAGE_THREADS pictures are decoded at once per process, which also bounds the
 # memory uploads take (about 110 MB per 36-megapixel picture).
 IMAGE_THREADS = 2
-IMAGE_NICE = 10
+IMAGE_NICE = 19
 
 
 def _lower_priority() -> None:
