@@ -1,10 +1,12 @@
 """`make bench`: run every benchmarks/bench_*.py in turn (or those named).
 
-    python -m benchmarks [engine jobs web painter scenes] [--flag ...]
+    python -m benchmarks [engine jobs jobs_scale load web painter scenes] [--flag ...]
 
 Arguments that are not a benchmark's name (`--sqlite-only`, `--rounds 2`, ...)
 are passed on to every script that runs. Each script prints its own table and
-updates its section of docs/performance.md.
+updates its section of docs/performance.md. `load` and `jobs_scale` need
+PostgreSQL and Redis on 127.0.0.1 (they say "skipped" without them); `load`
+takes about 14 minutes (`python -m benchmarks load --quick`: 2).
 """
 
 from __future__ import annotations

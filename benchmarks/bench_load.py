@@ -632,6 +632,39 @@ def _cpu_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def _cpu_by_tree(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) of each named process and its living descendants;
+    "postgres": every PostgreSQL process of the machine (a shared server)."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, ppid in table.items():
+        children.setdefault(ppid, []).append(pid)
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(pid: int) -> tuple[bytes, float]:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            return b"", 0.0
+        fields = raw[raw.rindex(b")") + 2 :].split()
+        name = raw[raw.index(b"(") + 1 : raw.rindex(b")")]
+        return name, (int(fields[11]) + int(fields[12])) / tick
+
+    found = {}
+    for label, root in roots.items():
+        total, todo, seen = 0.0, [root], set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            total += cpu(pid)[1]
+            todo.extend(children.get(pid, []))
+        found[label] = total
+    found["postgres"] = sum(c for n, c in map(cpu, table) if n.startswith(b"postgres"))
+    return found
+
+
 def _job_counts(url: str, created_after: float) -> dict[str, int]:
     import psycopg
 
@@ -726,6 +759,8 @@ async def drive(
         await asyncio.sleep(0.05)
     warmup_errors = load.unrecorded_errors
     load.recording = True
+    cpu_roots = {name: proc.pid for name, proc in stack.procs.items()}
+    server_cpu0 = _cpu_by_tree(cpu_roots)
     cpu0 = time.process_time()
     ticks0 = _cpu_ticks()
     load_avg = [os.getloadavg()[0]]
@@ -758,6 +793,8 @@ async def drive(
     wall = time.monotonic() - t0
     cpu = time.process_time() - cpu0
     ticks1 = _cpu_ticks()
+    server_cpu1 = _cpu_by_tree(cpu_roots)
+    server_cpu = {name: (server_cpu1[name] - server_cpu0[name]) / wall for name in server_cpu1}
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     failed_submits = submitted - sum(c.submitted for c in creators)
@@ -784,6 +821,7 @@ async def drive(
         "capacity": cap,
         "warmup_errors": warmup_errors,
         "roots": roots,
+        "server_cpu": server_cpu,
         "capacity_creator_errors": capacity_creator_errors,
     }
 
@@ -1010,6 +1048,17 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> tuple[str, bool]:
     ]
     lines.append(f"  all, by minute (MiB): {', '.join(per_minute)}")
     loads = r["load_avg"]
+    server = r["server_cpu"]
+    workers = sum(v for k, v in server.items() if k.startswith("worker"))
+    lines += [
+        "",
+        "CPU used during the soak, in cores (process trees; PostgreSQL: all of the shared "
+        f"server's processes): web {server['web']:.2f}, workers {workers:.2f}, sandbox "
+        f"{server['sandbox']:.2f}"
+        + (f", moto_server {server['moto']:.2f}" if "moto" in server else "")
+        + f", PostgreSQL {server['postgres']:.2f}; web CPU per request "
+        f"{1000 * server['web'] * r['wall'] / max(1, total):.1f} ms",
+    ]
     lines += [
         "",
         f"load generator CPU: {r['generator_cpu_share']:.0%} of one core; whole machine busy "

@@ -155,12 +155,14 @@ def describe(exc: BaseException, *, bucket: str = "", endpoint: str | None = Non
     return f"{where} did not answer: {exc}"
 
 
-def discard(storage: Storage, name: str) -> None:
-    """Delete a file nobody needs any more; if the storage fails, log it and go on."""
+def discard(storage: Storage, name: str) -> bool:
+    """Delete a file nobody needs any more; if the storage fails, log it, go on, return False."""
     try:
         storage.delete(name)
     except STORAGE_ERRORS as exc:
         log.warning("could not delete %s (%s); it is left in storage", name, describe(exc))
+        return False
+    return True
 
 
 @contextmanager

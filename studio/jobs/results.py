@@ -130,13 +130,14 @@ def store_result(job: Job, src: Path, *, content_type: str, media_id: str = "") 
                 place_result(job, video)
                 transaction.on_commit(lambda: _discard(leftovers), robust=True)
         except AlreadyCollected:
-            _discard(saved)
-            forget_storing(job, planned)
+            kept = _discard(saved)
+            forget_storing(job, [name for name in planned if name not in kept])
             return None
         except Exception:
             if not maybe_committed(video):
-                _discard(saved)
-                forget_storing(job, planned)
+                # A storage that failed may keep what it took: listed, a later store deletes it.
+                kept = _discard(saved)
+                forget_storing(job, [name for name in planned if name not in kept])
             raise
     return video
 
@@ -184,7 +185,9 @@ def forget_storing(job: Job, names: list[str]) -> None:
         log.warning("could not unlist the result files of job %s", job.pk)
 
 
-def _discard(names: list[str]) -> None:
-    """Remove files of a store that did not complete; best effort (the storage may be down)."""
-    for name in names:
-        discard(default_storage, name)
+def _discard(names: list[str]) -> list[str]:
+    """Remove files of a store that did not complete; best effort (the storage may be down).
+
+    Returns the names still in storage, which stay listed on the job for a later store.
+    """
+    return [name for name in names if not discard(default_storage, name)]

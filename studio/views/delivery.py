@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import Storage
 from django.http import (
     FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -171,8 +173,26 @@ def serve(
         return _redirect(storage, stored, max_age)
     try:
         return _serve(request, stored, max_age)
+    except FileNotFoundError:
+        return _missing(stored)
     except STORAGE_ERRORS as exc:
+        if _is_missing_object(exc):
+            return _missing(stored)
         return _unavailable(exc)
+
+
+def _is_missing_object(exc: Exception) -> bool:
+    """The bucket answered, and it has no such object (a missing bucket is a 503)."""
+    if not isinstance(exc, ClientError):
+        return False
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in {"404", "NoSuchKey", "NotFound"}
+
+
+def _missing(stored: StoredFile) -> HttpResponseBase:
+    # A row whose file is gone is lost data: worth an error in the log, a 404 to the browser.
+    log.error("media file %s is missing from storage", stored.name)
+    raise Http404("No such file.")
 
 
 def _serve(request: HttpRequest, stored: StoredFile, max_age: int) -> HttpResponseBase:

@@ -180,3 +180,13 @@ def test_a_range_past_the_end_or_of_no_bytes_is_not_satisfiable() -> None:
     for header in ("bytes=100-", "bytes=-0"):
         with pytest.raises(RangeNotSatisfiable):
             parse_range(header, 100)
+
+
+def test_a_video_whose_file_is_gone_from_disk_is_a_404_not_a_server_error(
+    cast: Cast, video: Any
+) -> None:
+    video.file.storage.delete(video.file.name)
+    client = member_client(cast.team, cast.viewer)
+    assert client.get(f"/files/videos/{video.public_id}/file").status_code == 404
+    ranged = client.get(f"/files/videos/{video.public_id}/file", HTTP_RANGE="bytes=0-9")
+    assert ranged.status_code == 404

@@ -131,6 +131,33 @@ class Fleet:
             os.killpg(worker.pgid, signal.SIGKILL)
             worker.proc.wait(timeout=10)
 
+    def task_processes(self) -> list[int]:
+        """The pids of every worker's django-q2 cluster: its process group but its main process."""
+        groups = {worker.pgid for worker in self.workers.values() if worker.alive()}
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it ended meanwhile
+            pid, pgrp = int(stat.parent.name), int(fields[2])
+            if pgrp in groups and pid != pgrp:
+                found.append(pid)
+        return found
+
+    def pause_tasks(self) -> list[int]:
+        """SIGSTOP the task processes (the schedulers keep sweeping); returns their pids."""
+        paused = self.task_processes()
+        for pid in paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        return paused
+
+    def resume_tasks(self, paused: list[int]) -> None:
+        for pid in paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
     def supervise(self) -> None:
         """What a supervisor does: start again any worker that exited by itself."""
         with self.lock:

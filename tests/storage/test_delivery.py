@@ -224,3 +224,12 @@ def test_a_mask_is_streamed_even_in_redirect_mode_so_the_painter_can_read_its_pi
     response = member_client(cast.team, cast.viewer).get(f"/files/masks/{mask.public_id}")
     assert response.status_code == 200
     assert _body(response) == s3.read(mask.file.name)
+
+
+def test_a_video_whose_object_is_gone_from_the_bucket_is_a_404_not_an_outage(
+    cast: Cast, video: Any, s3: S3Bucket
+) -> None:
+    s3.use_delivery("stream")
+    video.file.storage.delete(video.file.name)
+    response = member_client(cast.team, cast.viewer).get(f"/files/videos/{video.public_id}/file")
+    assert response.status_code == 404

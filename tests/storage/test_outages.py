@@ -108,7 +108,9 @@ def test_a_bucket_lost_mid_store_keeps_the_job_and_stores_it_later_without_a_sec
     job = drive(job)
     assert job.status == Status.SUCCEEDED, list(job.events.values_list("reason", flat=True))
     video = Video.objects.get(job=job)
-    assert {video.file.name, video.poster.name, video.thumbnail.name} <= set(s3.objects())
+    # Exactly its three files: what the interrupted store left was deleted once stored.
+    assert set(s3.objects()) == {video.file.name, video.poster.name, video.thumbnail.name}
+    assert job.storing == []
     assert job.submit_attempts == 1
     assert sandbox.creates == 1
     assert sandbox.downloads >= 3
