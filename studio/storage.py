@@ -129,6 +129,13 @@ def is_storage_error(exc: BaseException) -> bool:
     return isinstance(exc, STORAGE_ERRORS)
 
 
+def is_missing_object(exc: BaseException) -> bool:
+    """True when the bucket answered and has no such object (a missing bucket is not this)."""
+    if not isinstance(exc, ClientError):
+        return False
+    return str(exc.response.get("Error", {}).get("Code", "")) in {"404", "NoSuchKey", "NotFound"}
+
+
 def describe(exc: BaseException, *, bucket: str = "", endpoint: str | None = None) -> str:
     """One sentence about a storage failure, for a job's trail, a log line or /healthz."""
     if not bucket and isinstance(default_storage, MediaStorage):

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import Storage
 from django.http import (
@@ -36,7 +35,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 
-from studio.storage import STORAGE_ERRORS, MediaStorage, describe
+from studio.storage import STORAGE_ERRORS, MediaStorage, describe, is_missing_object
 
 log = logging.getLogger(__name__)
 
@@ -176,17 +175,9 @@ def serve(
     except FileNotFoundError:
         return _missing(stored)
     except STORAGE_ERRORS as exc:
-        if _is_missing_object(exc):
+        if is_missing_object(exc):
             return _missing(stored)
         return _unavailable(exc)
-
-
-def _is_missing_object(exc: Exception) -> bool:
-    """The bucket answered, and it has no such object (a missing bucket is a 503)."""
-    if not isinstance(exc, ClientError):
-        return False
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    return code in {"404", "NoSuchKey", "NotFound"}
 
 
 def _missing(stored: StoredFile) -> HttpResponseBase:
