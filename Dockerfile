@@ -1,5 +1,5 @@
 # One image runs the web server (the default command) or the worker:
-#   docker run IMAGE                             gunicorn on :8000
+#   docker run IMAGE                             the web server (gunicorn) on :8000
 #   docker run IMAGE python manage.py worker     the django-q2 cluster
 # Both need the same SECRET_KEY, DATABASE_URL, STUDIO_BROKER_URL and media volume.
 FROM python:3.12-slim
@@ -34,4 +34,6 @@ USER studio
 VOLUME ["/data"]
 EXPOSE 8000
 
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-2} --worker-class config.gunicorn_worker.StudioThreadWorker --threads ${WEB_THREADS:-8} --keep-alive ${WEB_KEEPALIVE:-5} --timeout 120 --access-logfile -"]
+# The web server as `make run` starts it (serve's one gunicorn command line:
+# threaded workers with the slow-client deadlines, WEB_* settings), without the worker.
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python manage.py serve --no-worker --host 0.0.0.0 --port ${PORT}"]
